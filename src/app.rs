@@ -1,0 +1,114 @@
+//! Builds the application: shared state, the router, and `serve`.
+
+use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::auth::TokenSigner;
+use crate::store::Store;
+
+/// Settings that shape request handling (the CLI fills them from flags/env).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Upper bound for a token's `expiresIn`, in seconds.
+    pub max_token_ttl_secs: i64,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_token_ttl_secs: 30 * 86_400,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub signer: TokenSigner,
+    pub config: Config,
+    /// When each key's `last_used_at` was last written by this node, so a busy
+    /// key costs one write a minute rather than one per request.
+    key_touches: Mutex<HashMap<String, i64>>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+impl AppState {
+    /// The signing secret comes from configuration when given, otherwise from
+    /// the database (generated once), so every node on one database agrees.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        jwt_secret: Option<String>,
+        config: Config,
+    ) -> anyhow::Result<SharedState> {
+        let secret = match jwt_secret.filter(|s| !s.is_empty()) {
+            Some(secret) => secret,
+            None => store
+                .shared_jwt_secret(&crate::auth::new_signing_secret())
+                .await
+                .map_err(|e| anyhow::anyhow!("reading the JWT secret: {e}"))?,
+        };
+        Ok(Arc::new(AppState {
+            store,
+            signer: TokenSigner::new(secret.as_bytes()),
+            config,
+            key_touches: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Records a key's use, at most once a minute per key and off the request path.
+    pub fn note_key_used(self: &Arc<Self>, company_id: &str, key_id: &str, now: i64) {
+        {
+            let mut touches = self.key_touches.lock().unwrap_or_else(|e| e.into_inner());
+            match touches.get(key_id) {
+                Some(last) if now - last < TOUCH_INTERVAL_MS => return,
+                _ => touches.insert(key_id.to_owned(), now),
+            };
+        }
+        let state = Arc::clone(self);
+        let (company_id, key_id) = (company_id.to_owned(), key_id.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = state.store.touch_api_key(&company_id, &key_id, now).await {
+                tracing::warn!(error = %e, "could not record API key use");
+            }
+        });
+    }
+}
+
+pub fn router(state: SharedState) -> axum::Router {
+    crate::http::router(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight
+/// requests finish for at most the configured grace period.
+pub async fn serve(
+    listener: TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let grace = state.config.shutdown_grace;
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(signal);
+    tokio::select! {
+        result = server.into_future() => result,
+        _ = async {
+            let _ = stopping_rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("in-flight requests did not finish within {grace:?}; exiting");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Operator commands: companies, agents and API keys.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::auth::{hash_key_secret, new_key_secret};
+use crate::domain::{
+    format_ms, new_id, now_ms, parse_rfc3339_ms, Agent, ApiKeyRecord, Company, Environment, IdKind,
+    Permissions,
+};
+use crate::store::{PageRequest, Store};
+
+#[derive(Subcommand, Debug)]
+pub enum CompanyCommand {
+    /// Create a company.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List every company.
+    List,
+    /// Deactivate a company: its API keys stop working at once.
+    Deactivate { company_id: String },
+    /// Reactivate a company.
+    Activate { company_id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCommand {
+    /// Create an agent in a company.
+    Create {
+        #[arg(long)]
+        company: String,
+        #[arg(long)]
+        name: String,
+        /// Create it inactive (tokens cannot be issued for it).
+        #[arg(long)]
+        inactive: bool,
+        #[arg(long)]
+        prompt_template: Option<String>,
+    },
+    /// List a company's agents.
+    List {
+        #[arg(long)]
+        company: String,
+    },
+    /// Deactivate an agent: new tokens are refused and existing ones stop verifying.
+    Deactivate {
+        #[arg(long)]
+        company: String,
+        agent_id: String,
+    },
+    /// Reactivate an agent.
+    Activate {
+        #[arg(long)]
+        company: String,
+        agent_id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyCommand {
+    /// Create an API key. The secret is printed once and never stored.
+    Create {
+        #[arg(long)]
+        company: String,
+        #[arg(long)]
+        name: String,
+        /// production, staging or development.
+        #[arg(long, default_value = "production")]
+        environment: String,
+        /// Comma-separated permissions; all of them when left out.
+        #[arg(long)]
+        permissions: Option<String>,
+        /// RFC 3339 time after which the key is refused.
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// List a company's API keys (never their secrets).
+    List {
+        #[arg(long)]
+        company: String,
+    },
+    /// Revoke a key: every node refuses it from its next request.
+    Revoke { key_id: String },
+}
+
+fn print(as_json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
+    if as_json {
+        println!("{value}");
+    } else {
+        println!("{}", human());
+    }
+}
+
+fn company_json(c: &Company) -> serde_json::Value {
+    json!({ "id": c.id, "name": c.name, "active": c.active, "created_at": format_ms(c.created_at) })
+}
+
+fn agent_json(a: &Agent) -> serde_json::Value {
+    json!({
+        "id": a.id, "company_id": a.company_id, "name": a.name, "active": a.active,
+        "prompt_template": a.prompt_template, "created_at": format_ms(a.created_at),
+    })
+}
+
+fn key_json(k: &ApiKeyRecord) -> serde_json::Value {
+    json!({
+        "keyId": k.id, "companyId": k.company_id, "name": k.name,
+        "environment": k.environment.as_str(), "permissions": k.permissions.names().collect::<Vec<_>>(),
+        "expiresAt": k.expires_at.map(format_ms), "revokedAt": k.revoked_at.map(format_ms),
+        "createdAt": format_ms(k.created_at), "lastUsedAt": k.last_used_at.map(format_ms),
+    })
+}
+
+async fn require_company(store: &dyn Store, company_id: &str) -> anyhow::Result<()> {
+    let known = store
+        .list_companies()
+        .await?
+        .iter()
+        .any(|c| c.id == company_id);
+    anyhow::ensure!(known, "no company with id {company_id}");
+    Ok(())
+}
+
+pub async fn company(store: &dyn Store, cmd: &CompanyCommand, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        CompanyCommand::Create { name } => {
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            let c = store.create_company(name, now_ms()).await?;
+            print(as_json, company_json(&c), || {
+                format!("created company {} ({})", c.id, c.name)
+            });
+        }
+        CompanyCommand::List => {
+            let all = store.list_companies().await?;
+            print(
+                as_json,
+                json!({ "data": all.iter().map(company_json).collect::<Vec<_>>() }),
+                || {
+                    all.iter()
+                        .map(|c| {
+                            format!(
+                                "{}  {}  {}",
+                                c.id,
+                                if c.active { "active  " } else { "inactive" },
+                                c.name
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+        }
+        CompanyCommand::Deactivate { company_id } | CompanyCommand::Activate { company_id } => {
+            let active = matches!(cmd, CompanyCommand::Activate { .. });
+            anyhow::ensure!(
+                store.set_company_active(company_id, active).await?,
+                "no company with id {company_id}"
+            );
+            print(
+                as_json,
+                json!({ "id": company_id, "active": active }),
+                || {
+                    format!(
+                        "company {company_id} is now {}",
+                        if active { "active" } else { "inactive" }
+                    )
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        AgentCommand::Create {
+            company,
+            name,
+            inactive,
+            prompt_template,
+        } => {
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            require_company(store, company).await?;
+            let a = store
+                .create_agent(
+                    company,
+                    name,
+                    prompt_template.as_deref(),
+                    !inactive,
+                    now_ms(),
+                )
+                .await?;
+            print(as_json, agent_json(&a), || {
+                format!("created agent {} ({})", a.id, a.name)
+            });
+        }
+        AgentCommand::List { company } => {
+            let mut all = Vec::new();
+            for page in 1.. {
+                let (batch, total) = store
+                    .list_agents(company, PageRequest { page, limit: 100 })
+                    .await?;
+                all.extend(batch);
+                if all.len() as i64 >= total {
+                    break;
+                }
+            }
+            print(
+                as_json,
+                json!({ "data": all.iter().map(agent_json).collect::<Vec<_>>() }),
+                || {
+                    all.iter()
+                        .map(|a| {
+                            format!(
+                                "{}  {}  {}",
+                                a.id,
+                                if a.active { "active  " } else { "inactive" },
+                                a.name
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+        }
+        AgentCommand::Deactivate { company, agent_id }
+        | AgentCommand::Activate { company, agent_id } => {
+            let active = matches!(cmd, AgentCommand::Activate { .. });
+            anyhow::ensure!(
+                store
+                    .set_agent_active(company, agent_id, active, now_ms())
+                    .await?,
+                "no agent {agent_id} in company {company}"
+            );
+            print(as_json, json!({ "id": agent_id, "active": active }), || {
+                format!(
+                    "agent {agent_id} is now {}",
+                    if active { "active" } else { "inactive" }
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn api_key(store: &dyn Store, cmd: &ApiKeyCommand, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        ApiKeyCommand::Create {
+            company,
+            name,
+            environment,
+            permissions,
+            expires_at,
+        } => {
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            let environment = Environment::parse(environment).map_err(anyhow::Error::msg)?;
+            let permissions = match permissions {
+                Some(list) => Permissions::parse_list(list).map_err(anyhow::Error::msg)?,
+                None => Permissions::all(),
+            };
+            let now = now_ms();
+            let expires_at = match expires_at {
+                None => None,
+                Some(text) => {
+                    let at = parse_rfc3339_ms(text).ok_or_else(|| {
+                        anyhow::anyhow!("--expires-at must be an RFC 3339 time, got {text:?}")
+                    })?;
+                    anyhow::ensure!(at > now, "--expires-at must be in the future");
+                    Some(at)
+                }
+            };
+            require_company(store, company).await?;
+            let id = new_id(IdKind::ApiKey);
+            let secret = new_key_secret();
+            let key = ApiKeyRecord {
+                secret_hash: hash_key_secret(&id, &secret),
+                id,
+                company_id: company.clone(),
+                name: name.clone(),
+                environment,
+                permissions,
+                expires_at,
+                revoked_at: None,
+                created_at: now,
+                last_used_at: None,
+                company_active: true,
+            };
+            store.create_api_key(&key).await?;
+            let mut value = key_json(&key);
+            value["keySecret"] = json!(secret);
+            print(as_json, value, || {
+                format!(
+                    "created API key {}\nsecret: {secret}\nStore the secret now: it is shown only this once.",
+                    key.id
+                )
+            });
+        }
+        ApiKeyCommand::List { company } => {
+            let all = store.list_api_keys(company).await?;
+            print(
+                as_json,
+                json!({ "data": all.iter().map(key_json).collect::<Vec<_>>() }),
+                || {
+                    all.iter()
+                        .map(|k| {
+                            let state = if k.revoked_at.is_some() {
+                                "revoked"
+                            } else {
+                                "active "
+                            };
+                            format!(
+                                "{}  {state}  {:<11}  {}  [{}]",
+                                k.id,
+                                k.environment.as_str(),
+                                k.name,
+                                k.permissions.to_list()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+        }
+        ApiKeyCommand::Revoke { key_id } => {
+            anyhow::ensure!(
+                store.revoke_api_key(key_id, now_ms()).await?,
+                "no API key with id {key_id}"
+            );
+            print(as_json, json!({ "keyId": key_id, "revoked": true }), || {
+                format!("revoked API key {key_id}")
+            });
+        }
+    }
+    Ok(())
+}

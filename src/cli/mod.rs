@@ -1,0 +1,175 @@
+//! The command line: `serve`, and the operator's admin commands, which work on
+//! the database directly. With `--json` each prints one JSON object.
+
+mod admin;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{AppState, Config};
+use crate::store::{ConnectOptions, SqlStore, Store};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "performchat",
+    version,
+    about = "PerformChat-compatible chat-token and customer-user service"
+)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE (created on first use) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "PERFORMCHAT_DATABASE_URL",
+        default_value = "sqlite://performchat.db"
+    )]
+    pub database_url: String,
+
+    /// Database connections per process (SQLite: readers; it always has one writer).
+    #[arg(
+        long,
+        global = true,
+        env = "PERFORMCHAT_DB_POOL_SIZE",
+        default_value_t = 8
+    )]
+    pub db_pool_size: u32,
+
+    /// Print one JSON object instead of human-readable text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Manage companies (tenants).
+    #[command(subcommand)]
+    Company(admin::CompanyCommand),
+    /// Manage a company's agents.
+    #[command(subcommand)]
+    Agent(admin::AgentCommand),
+    /// Manage a company's API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(admin::ApiKeyCommand),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PERFORMCHAT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// Secret for signing chat tokens. When unset, one is generated once and
+    /// kept in the database, so every node on that database agrees.
+    #[arg(long, env = "PERFORMCHAT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Longest token lifetime a caller may ask for, in seconds.
+    #[arg(long, env = "PERFORMCHAT_MAX_TOKEN_TTL", default_value_t = 30 * 86_400)]
+    pub max_token_ttl: i64,
+
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    #[arg(long, env = "PERFORMCHAT_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
+}
+
+pub async fn connect(cli: &Cli) -> anyhow::Result<SqlStore> {
+    let options = ConnectOptions {
+        pool_size: cli.db_pool_size,
+    };
+    SqlStore::connect(&cli.database_url, &options)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the database {}: {e:#}",
+                redact(&cli.database_url)
+            )
+        })
+}
+
+/// Hides a password in a database URL before it is shown.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user_part = &url[scheme + 3..at];
+            let user = user_part.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = connect(&cli).await?;
+    match &cli.command {
+        Command::Serve(args) => serve(store, args).await,
+        Command::Company(cmd) => admin::company(&store, cmd, cli.json).await,
+        Command::Agent(cmd) => admin::agent(&store, cmd, cli.json).await,
+        Command::ApiKey(cmd) => admin::api_key(&store, cmd, cli.json).await,
+    }
+}
+
+async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "performchat=info,tower_http=warn".into()),
+        )
+        .init();
+    if args.max_token_ttl <= 0 {
+        anyhow::bail!("--max-token-ttl must be positive");
+    }
+    let config = Config {
+        max_token_ttl_secs: args.max_token_ttl,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+    };
+    let store: Arc<dyn Store> = Arc::new(store);
+    let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    crate::app::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://u:pw@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

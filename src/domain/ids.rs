@@ -1,0 +1,25 @@
+/// The kinds of identifiers the service mints, each with its documented prefix.
+#[derive(Debug, Clone, Copy)]
+pub enum IdKind {
+    Company,
+    Agent,
+    CustomerUser,
+    ApiKey,
+}
+
+impl IdKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            IdKind::Company => "co_",
+            IdKind::Agent => "agent_",
+            IdKind::CustomerUser => "cu_",
+            IdKind::ApiKey => "pk_",
+        }
+    }
+}
+
+/// A new prefixed ULID: ids sort by creation time, which keeps the list order
+/// (created_at, id) stable and index inserts append-only.
+pub fn new_id(kind: IdKind) -> String {
+    format!("{}{}", kind.prefix(), ulid::Ulid::new())
+}

@@ -1,0 +1,57 @@
+//! Types that validate on construction. No I/O happens here: a value of one of
+//! these types is already known to satisfy the spec's rules, so the store and
+//! the handlers never re-check them.
+
+mod expires_in;
+mod fields;
+mod ids;
+mod metadata;
+mod models;
+mod permissions;
+mod time;
+
+pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
+pub use fields::{fold, Email, ExternalId, Name, NameQuery};
+pub use ids::{new_id, IdKind};
+pub(crate) use metadata::json_type;
+pub use metadata::{merge_patch, Metadata};
+pub use models::{Agent, ApiKeyRecord, Company, CustomerUser, Environment, UserChanges};
+pub use permissions::{Permission, Permissions};
+pub use time::{format_ms, format_secs, now_ms, parse_rfc3339_ms};
+
+/// A field of a partial update: left out, set to null, or given a value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Field<T> {
+    #[default]
+    Absent,
+    Null,
+    Set(T),
+}
+
+impl<T> Field<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Field::Absent)
+    }
+
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Field<U>, E> {
+        Ok(match self {
+            Field::Absent => Field::Absent,
+            Field::Null => Field::Null,
+            Field::Set(v) => Field::Set(f(v)?),
+        })
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Field<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(d)?.map_or(Field::Null, Field::Set))
+    }
+}
+
+/// Rejects NUL, which PostgreSQL cannot store in text and no caller means.
+pub(crate) fn check_text(field: &str, value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        return Err(format!("{field} must not contain NUL characters"));
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! Extractors: credentials from Basic auth, the JSON body (on every method,
+//! GET included) or the `X-Api-Key-*` headers, and the endpoint's own body
+//! fields, with every failure in the spec's error shape.
+//!
+//! Order of checks: body size and JSON syntax (400/413), then credentials and
+//! permission (401), then the endpoint's fields (400).
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use http_body_util::{BodyExt, Limited};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::app::SharedState;
+use crate::auth::secret_matches;
+use crate::domain::{now_ms, ApiKeyRecord, Permission};
+use crate::error::ApiError;
+
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A request body type with the permission its endpoint needs.
+pub trait Endpoint: DeserializeOwned + Send {
+    const PERMISSION: Permission;
+}
+
+/// An authenticated, authorised call carrying the endpoint's body fields.
+pub struct Call<T> {
+    pub key: ApiKeyRecord,
+    pub body: T,
+}
+
+struct Credentials {
+    key_id: String,
+    secret: String,
+}
+
+impl<T: Endpoint> FromRequest<SharedState> for Call<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &SharedState) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let mut fields = read_json_object(body).await?;
+        let credentials = credentials(&parts.headers, &mut fields)?;
+        let key = authenticate(state, credentials, T::PERMISSION).await?;
+        let body = from_fields(fields)?;
+        Ok(Call { key, body })
+    }
+}
+
+async fn read_json_object(body: Body) -> Result<Map<String, Value>, ApiError> {
+    let bytes = Limited::new(body, BODY_LIMIT)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                ApiError::PayloadTooLarge("Request body must not exceed 1 MiB".into())
+            } else {
+                ApiError::bad_request("Could not read the request body")
+            }
+        })?
+        .to_bytes();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(ApiError::bad_request(format!(
+            "Request body must be a JSON object, got {}",
+            crate::domain::json_type(&other)
+        ))),
+        Err(e) => Err(ApiError::bad_request(format!("Malformed JSON body: {e}"))),
+    }
+}
+
+/// Deserialises the endpoint's fields; the error names the offending field.
+pub fn from_fields<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." {
+            ApiError::bad_request(inner)
+        } else {
+            ApiError::bad_request(format!("{path}: {inner}"))
+        }
+    })
+}
+
+/// First source found wins: Basic auth, then the body, then the headers. The
+/// body's credential fields are always taken out so they never count as
+/// unknown fields.
+fn credentials(
+    headers: &HeaderMap,
+    fields: &mut Map<String, Value>,
+) -> Result<Option<Credentials>, ApiError> {
+    let body_id = take_string(fields, "keyId")?;
+    let body_secret = take_string(fields, "keySecret")?;
+    if let Some(basic) = basic_auth(headers)? {
+        return Ok(Some(basic));
+    }
+    if body_id.is_some() || body_secret.is_some() {
+        return Ok(Some(Credentials {
+            key_id: body_id.unwrap_or_default(),
+            secret: body_secret.unwrap_or_default(),
+        }));
+    }
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (id, secret) = (header("x-api-key-id"), header("x-api-key-secret"));
+    if id.is_some() || secret.is_some() {
+        return Ok(Some(Credentials {
+            key_id: id.unwrap_or_default(),
+            secret: secret.unwrap_or_default(),
+        }));
+    }
+    Ok(None)
+}
+
+fn take_string(fields: &mut Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match fields.remove(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(format!("{name} must be a string"))),
+    }
+}
+
+fn basic_auth(headers: &HeaderMap) -> Result<Option<Credentials>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default();
+    let Some(encoded) = text
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .map(|(_, rest)| rest.trim())
+    else {
+        // Another scheme (say, a bearer token meant for a proxy): not ours.
+        return Ok(None);
+    };
+    let decoded = STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or(ApiError::Unauthorized("Invalid API credentials"))?;
+    let (key_id, secret) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
+    Ok(Some(Credentials {
+        key_id: key_id.to_owned(),
+        secret: secret.to_owned(),
+    }))
+}
+
+async fn authenticate(
+    state: &SharedState,
+    credentials: Option<Credentials>,
+    needed: Permission,
+) -> Result<ApiKeyRecord, ApiError> {
+    let Some(credentials) = credentials else {
+        return Err(ApiError::Unauthorized("Missing API credentials"));
+    };
+    let invalid = ApiError::Unauthorized("Invalid API credentials");
+    // Ids are short; anything long cannot be ours and is not worth a query.
+    if credentials.key_id.is_empty() || credentials.key_id.len() > 128 {
+        return Err(invalid);
+    }
+    let Some(key) = state.store.find_api_key(&credentials.key_id).await? else {
+        return Err(invalid);
+    };
+    if !secret_matches(&key.id, &credentials.secret, &key.secret_hash)
+        || key.revoked_at.is_some()
+        || !key.company_active
+    {
+        return Err(invalid);
+    }
+    let now = now_ms();
+    if key.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::Unauthorized("Expired API key"));
+    }
+    if !key.permissions.contains(needed) {
+        return Err(ApiError::Unauthorized("Insufficient permissions"));
+    }
+    state.note_key_used(&key.company_id, &key.id, now);
+    Ok(key)
+}
+
+/// A path segment naming a resource id, with rejections in our error shape.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(id)| PathId(id))
+            .map_err(|e| ApiError::bad_request(format!("Invalid path: {e}")))
+    }
+}

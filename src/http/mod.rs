@@ -1,0 +1,46 @@
+//! The HTTP layer: thin handlers, one module per resource.
+
+mod agents;
+pub mod extract;
+mod ops;
+pub mod query;
+mod tokens;
+mod users;
+pub mod views;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use ops::ApiDoc;
+
+use crate::app::SharedState;
+
+fn api() -> Router<SharedState> {
+    Router::new()
+        .route("/auth/token", post(tokens::issue))
+        .route("/auth/invalidate-token", post(tokens::invalidate))
+        .route("/auth/verify-token", post(tokens::verify))
+        .route("/customer-users", get(users::list))
+        .route("/customer-users/{id}", get(users::get).put(users::update))
+        .route("/agents", get(agents::list))
+        .route("/agents/{id}", get(agents::get))
+        .route("/openapi.json", get(ops::openapi_json))
+}
+
+pub fn router(state: SharedState) -> Router {
+    let api = api();
+    Router::new()
+        .route("/health", get(ops::health))
+        .nest("/rest/v1/v1", api.clone())
+        .nest("/rest/v1", api)
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        // Our extractor enforces the 1 MiB limit itself, with our error body.
+        .layer(DefaultBodyLimit::disable())
+        .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

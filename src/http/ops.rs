@@ -1,0 +1,73 @@
+//! Health, the OpenAPI document, and the answers for unknown routes, wrong
+//! methods and panics, all in the spec's error shape.
+
+use std::any::Any;
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::views::{ErrorBody, Health};
+use crate::app::SharedState;
+use crate::error::{error_response, ApiError};
+
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn health(State(state): State<SharedState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(Health { status: "ok" }).into_response(),
+        Err(_) => ApiError::Unavailable("Database is not answering").into_response(),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "PerformChat-compatible API",
+        description = "Chat tokens for AI agents and the customer users behind them. \
+        Every endpoint except /health and /rest/v1/openapi.json needs an API key: HTTP Basic (keyId:keySecret), \
+        the body fields keyId and keySecret (on every method, GET included), or the X-Api-Key-Id and X-Api-Key-Secret headers."
+    ),
+    paths(
+        health,
+        openapi_json,
+        super::tokens::issue,
+        super::tokens::invalidate,
+        super::tokens::verify,
+        super::users::list,
+        super::users::get,
+        super::users::update,
+        super::agents::list,
+        super::agents::get,
+    ),
+    components(schemas(ErrorBody))
+)]
+pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/rest/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "This OpenAPI document")))]
+pub async fn openapi_json() -> Response {
+    // Generated from the handlers' annotations; 3.1 as utoipa 5 emits.
+    Json(ApiDoc::openapi()).into_response()
+}
+
+pub async fn not_found(method: Method, uri: Uri) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        &format!("Cannot {method} {}", uri.path()),
+    )
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("Method {method} is not allowed on {}", uri.path()),
+    )
+}
+
+pub fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+}

@@ -1,0 +1,176 @@
+//! `auth/*`: chat-token generation, invalidation and verification.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{Call, Endpoint};
+use super::views::{
+    ApiKeyBrief, ErrorBody, InvalidateResponse, TokenResponse, TokenUserView, VerifyResponse,
+};
+use crate::app::SharedState;
+use crate::auth::{Claims, TokenError};
+use crate::domain::{format_secs, ExpiresIn, ExternalId, Permission};
+use crate::error::{ApiError, ApiResult};
+use crate::store::TokenUser;
+
+/// Credentials (`keyId`, `keySecret`) may also travel in this body.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The caller's own id for the user (stored as `external_id`), 1–255 characters.
+    user_id: String,
+    agent_id: String,
+    /// `<positive integer><s|m|h|d>`, default `24h`, at most `30d`.
+    #[schema(example = "24h")]
+    expires_in: Option<String>,
+}
+
+impl Endpoint for TokenRequest {
+    const PERMISSION: Permission = Permission::ChatSend;
+}
+
+#[utoipa::path(post, path = "/rest/v1/auth/token", tag = "auth",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, description = "Invalid field, unknown or inactive agent, inactive user", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+pub async fn issue(
+    State(state): State<SharedState>,
+    call: Call<TokenRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let req = call.body;
+    let external_id = ExternalId::parse("userId", req.user_id).map_err(ApiError::BadRequest)?;
+    let expires_in = match req.expires_in {
+        None => crate::domain::DEFAULT_EXPIRES_IN,
+        Some(text) => ExpiresIn::parse(&text, state.config.max_token_ttl_secs)
+            .map_err(ApiError::BadRequest)?,
+    };
+    let now = crate::domain::now_ms();
+    let company_id = &call.key.company_id;
+    let (agent, user) = match state
+        .store
+        .user_for_token(company_id, &req.agent_id, external_id.as_str(), now)
+        .await?
+    {
+        TokenUser::Issued { agent, user } => (agent, *user),
+        TokenUser::AgentNotFound => return Err(ApiError::bad_request("Agent not found")),
+        TokenUser::UserInactive => return Err(ApiError::bad_request("Customer user is inactive")),
+    };
+    let iat = now.div_euclid(1000);
+    let claims = Claims {
+        sub: user.id.clone(),
+        token_version: user.token_version,
+        company_id: company_id.clone(),
+        agent_id: agent.id.clone(),
+        external_id: user.external_id.clone(),
+        iat,
+        exp: iat + expires_in.seconds(),
+        iss: crate::auth::ISSUER.into(),
+    };
+    let view = TokenUserView {
+        id: user.id,
+        external_id: user.external_id,
+        company_id: company_id.clone(),
+        agent_id: agent.id.clone(),
+    };
+    Ok(Json(TokenResponse {
+        token: state.signer.sign(&claims),
+        customer_user: view.clone(),
+        user: view,
+        agent: (&agent).into(),
+        api_key: ApiKeyBrief::from(&call.key),
+        expires_at: format_secs(claims.exp),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvalidateRequest {
+    /// The internal id (`cu_…`).
+    customer_user_id: String,
+}
+
+impl Endpoint for InvalidateRequest {
+    const PERMISSION: Permission = Permission::ChatSend;
+}
+
+#[utoipa::path(post, path = "/rest/v1/auth/invalidate-token", tag = "auth",
+    request_body = InvalidateRequest,
+    responses(
+        (status = 200, body = InvalidateResponse),
+        (status = 400, description = "Customer user not found or does not belong to your company", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+pub async fn invalidate(
+    State(state): State<SharedState>,
+    call: Call<InvalidateRequest>,
+) -> ApiResult<Json<InvalidateResponse>> {
+    let user_id = call.body.customer_user_id;
+    let version = state
+        .store
+        .invalidate_tokens(&call.key.company_id, &user_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request("Customer user not found or does not belong to your company")
+        })?;
+    Ok(Json(InvalidateResponse {
+        message: "All tokens invalidated successfully",
+        customer_user_id: user_id,
+        new_token_version: version,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    token: String,
+}
+
+impl Endpoint for VerifyRequest {
+    const PERMISSION: Permission = Permission::ChatSend;
+}
+
+/// The six checks, in the spec's order; each failure has its own message.
+#[utoipa::path(post, path = "/rest/v1/auth/verify-token", tag = "auth",
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, body = VerifyResponse),
+        (status = 401, description = "Invalid or expired token, inactive user or agent, invalidated token, other company", body = ErrorBody),
+    ))]
+pub async fn verify(
+    State(state): State<SharedState>,
+    call: Call<VerifyRequest>,
+) -> ApiResult<Json<VerifyResponse>> {
+    let claims = state.signer.verify(&call.body.token).map_err(|e| match e {
+        TokenError::Invalid => ApiError::Unauthorized("Invalid token"),
+        TokenError::Expired => ApiError::Unauthorized("Token has expired"),
+    })?;
+    // The claims are signed by us, so their company locates the user row.
+    let user = state
+        .store
+        .get_user(&claims.company_id, &claims.sub)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(ApiError::Unauthorized(
+            "Customer user not found or inactive",
+        ))?;
+    if user.token_version != claims.token_version {
+        return Err(ApiError::Unauthorized("Token has been invalidated"));
+    }
+    if user.company_id != call.key.company_id {
+        return Err(ApiError::Unauthorized(
+            "Token does not belong to your company",
+        ));
+    }
+    let agent = state
+        .store
+        .get_agent(&user.company_id, &claims.agent_id)
+        .await?
+        .filter(|a| a.active)
+        .ok_or(ApiError::Unauthorized("Agent not found or inactive"))?;
+    Ok(Json(VerifyResponse::new(user, &agent, claims.exp)))
+}

@@ -1,0 +1,209 @@
+//! Response bodies, in the casing the spec fixes for each endpoint family:
+//! camelCase for `auth/*`, snake_case for resources.
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::domain::{format_ms, format_secs, Agent, ApiKeyRecord, CustomerUser};
+use crate::store::PageRequest;
+
+/// A customer user, the full shape every users endpoint returns.
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    #[schema(example = "cu_01JH0000000000000000000000")]
+    pub id: String,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub active: bool,
+    #[schema(example = "2025-01-15T14:30:00.123Z")]
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_seen_at: Option<String>,
+}
+
+impl From<CustomerUser> for UserView {
+    fn from(u: CustomerUser) -> Self {
+        UserView {
+            id: u.id,
+            external_id: u.external_id,
+            name: u.name,
+            email: u.email,
+            metadata: u.metadata.into_value(),
+            active: u.active,
+            created_at: format_ms(u.created_at),
+            updated_at: format_ms(u.updated_at),
+            last_seen_at: u.last_seen_at.map(format_ms),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Pagination {
+    pub page: u32,
+    pub limit: u32,
+    pub total: i64,
+    pub total_pages: i64,
+}
+
+impl Pagination {
+    pub fn new(page: PageRequest, total: i64) -> Self {
+        let limit = i64::from(page.limit);
+        Pagination {
+            page: page.page,
+            limit: page.limit,
+            total,
+            total_pages: (total + limit - 1) / limit,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    pub data: Vec<UserView>,
+    pub pagination: Pagination,
+}
+
+/// An agent; `prompt_template` appears only on the get-one endpoint.
+#[derive(Serialize, ToSchema)]
+pub struct AgentView {
+    pub id: String,
+    pub name: String,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_template: Option<Option<String>>,
+}
+
+impl AgentView {
+    pub fn summary(a: Agent) -> Self {
+        Self::build(a, false)
+    }
+
+    pub fn full(a: Agent) -> Self {
+        Self::build(a, true)
+    }
+
+    fn build(a: Agent, with_template: bool) -> Self {
+        AgentView {
+            id: a.id,
+            name: a.name,
+            active: a.active,
+            created_at: format_ms(a.created_at),
+            updated_at: format_ms(a.updated_at),
+            prompt_template: with_template.then_some(a.prompt_template),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgentList {
+    pub data: Vec<AgentView>,
+    pub pagination: Pagination,
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct AgentBrief {
+    pub id: String,
+    pub name: String,
+    pub active: bool,
+}
+
+impl From<&Agent> for AgentBrief {
+    fn from(a: &Agent) -> Self {
+        AgentBrief {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            active: a.active,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenUserView {
+    pub id: String,
+    pub external_id: String,
+    pub company_id: String,
+    pub agent_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyBrief {
+    pub id: String,
+    pub name: String,
+    pub environment: String,
+}
+
+impl From<&ApiKeyRecord> for ApiKeyBrief {
+    fn from(k: &ApiKeyRecord) -> Self {
+        ApiKeyBrief {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            environment: k.environment.as_str().into(),
+        }
+    }
+}
+
+/// `customerUser` and `user` are the same object: the docs use both names.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenResponse {
+    pub token: String,
+    pub customer_user: TokenUserView,
+    pub user: TokenUserView,
+    pub agent: AgentBrief,
+    pub api_key: ApiKeyBrief,
+    #[schema(example = "2025-01-16T14:30:00Z")]
+    pub expires_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidateResponse {
+    pub message: &'static str,
+    pub customer_user_id: String,
+    pub new_token_version: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyResponse {
+    pub valid: bool,
+    pub customer_user: UserView,
+    pub agent: AgentBrief,
+    pub expires_at: String,
+}
+
+impl VerifyResponse {
+    pub fn new(user: CustomerUser, agent: &Agent, exp_secs: i64) -> Self {
+        VerifyResponse {
+            valid: true,
+            customer_user: user.into(),
+            agent: agent.into(),
+            expires_at: format_secs(exp_secs),
+        }
+    }
+}
+
+/// The error body of every failed request.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[schema(example = 400)]
+    pub status_code: u16,
+    #[schema(example = "limit must be an integer between 1 and 100")]
+    pub message: String,
+    #[schema(example = "Bad Request")]
+    pub error: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}

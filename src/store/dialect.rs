@@ -1,0 +1,102 @@
+//! Everything that differs between SQLite and PostgreSQL: connecting, pragmas,
+//! pool shape and the migration set. The SQL in `sql.rs` is shared.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            anyhow::bail!("unsupported database URL {url:?}: use sqlite://FILE or postgres://…")
+        }
+    }
+}
+
+/// SQLite allows one writer at a time, so writes go through a pool of one
+/// connection (they queue in the pool instead of spinning on SQLITE_BUSY) and
+/// reads use their own pool, which WAL lets run beside the writer.
+pub(super) enum Pools {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool for reads or writes.
+/// The body is compiled once per backend, so the SQL stays shared while each
+/// backend keeps its native, statically typed driver.
+macro_rules! on_pool {
+    ($pools:expr, read, |$pool:ident| $body:expr) => {
+        match $pools {
+            $crate::store::dialect::Pools::Sqlite { read: $pool, .. } => $body,
+            $crate::store::dialect::Pools::Postgres($pool) => $body,
+        }
+    };
+    ($pools:expr, write, |$pool:ident| $body:expr) => {
+        match $pools {
+            $crate::store::dialect::Pools::Sqlite { write: $pool, .. } => $body,
+            $crate::store::dialect::Pools::Postgres($pool) => $body,
+        }
+    };
+}
+pub(super) use on_pool;
+
+pub struct ConnectOptions {
+    /// Connections in the (read) pool; SQLite's writer pool always has one.
+    pub pool_size: u32,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { pool_size: 8 }
+    }
+}
+
+pub(super) async fn connect(url: &str, options: &ConnectOptions) -> anyhow::Result<Pools> {
+    let acquire = Duration::from_secs(10);
+    match Backend::of_url(url)? {
+        Backend::Sqlite => {
+            let connect = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                // Other processes (the admin CLI) may write to the same file.
+                .busy_timeout(Duration::from_secs(10));
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(acquire)
+                .connect_with(connect.clone())
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(options.pool_size.max(1))
+                .acquire_timeout(acquire)
+                .connect_with(connect)
+                .await?;
+            Ok(Pools::Sqlite { read, write })
+        }
+        Backend::Postgres => {
+            let pool = PgPoolOptions::new()
+                .max_connections(options.pool_size.max(1))
+                .acquire_timeout(acquire)
+                .connect(url)
+                .await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Ok(Pools::Postgres(pool))
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Persistence. [`Store`] is the seam the HTTP layer and the CLI talk to; the
+//! one implementation, [`SqlStore`], runs the same SQL on SQLite and PostgreSQL
+//! with the few dialect differences kept in `dialect.rs`.
+//!
+//! Every tenant-scoped method takes the company id first, and every
+//! per-tenant index leads with `company_id`, so a query never touches another
+//! company's rows. The only global lookups are by an API key's id (before the
+//! company is known) and the operator's company listing.
+
+mod dialect;
+mod rows;
+mod sql;
+
+use async_trait::async_trait;
+
+use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, NameQuery, UserChanges};
+use crate::error::ApiResult;
+
+pub use dialect::{Backend, ConnectOptions};
+pub use sql::SqlStore;
+
+/// One page of a listing: `page` is 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub fn offset(self) -> i64 {
+        (i64::from(self.page) - 1) * i64::from(self.limit)
+    }
+}
+
+/// Filters of the customer-user list; they combine with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserFilter {
+    pub name: Option<NameQuery>,
+    /// Already folded (see `domain::fold`).
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// What token generation found, decided in the store so it takes one write.
+#[derive(Debug)]
+pub enum TokenUser {
+    Issued {
+        agent: Agent,
+        user: Box<CustomerUser>,
+    },
+    AgentNotFound,
+    UserInactive,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database does (for `/health`).
+    async fn ping(&self) -> ApiResult<()>;
+
+    /// The JWT signing secret shared by every node on this database: `candidate`
+    /// is stored if none is yet, and the stored one is returned.
+    async fn shared_jwt_secret(&self, candidate: &str) -> ApiResult<String>;
+
+    async fn create_company(&self, name: &str, now: i64) -> ApiResult<Company>;
+    async fn list_companies(&self) -> ApiResult<Vec<Company>>;
+    async fn set_company_active(&self, company_id: &str, active: bool) -> ApiResult<bool>;
+
+    async fn create_agent(
+        &self,
+        company_id: &str,
+        name: &str,
+        prompt_template: Option<&str>,
+        active: bool,
+        now: i64,
+    ) -> ApiResult<Agent>;
+    async fn list_agents(
+        &self,
+        company_id: &str,
+        page: PageRequest,
+    ) -> ApiResult<(Vec<Agent>, i64)>;
+    async fn get_agent(&self, company_id: &str, agent_id: &str) -> ApiResult<Option<Agent>>;
+    async fn set_agent_active(
+        &self,
+        company_id: &str,
+        agent_id: &str,
+        active: bool,
+        now: i64,
+    ) -> ApiResult<bool>;
+
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> ApiResult<()>;
+    async fn list_api_keys(&self, company_id: &str) -> ApiResult<Vec<ApiKeyRecord>>;
+    /// Global: the key id is all a request presents.
+    async fn find_api_key(&self, key_id: &str) -> ApiResult<Option<ApiKeyRecord>>;
+    /// Global, for the operator's `api-key revoke KEY_ID`; false when unknown.
+    async fn revoke_api_key(&self, key_id: &str, now: i64) -> ApiResult<bool>;
+    async fn touch_api_key(&self, company_id: &str, key_id: &str, now: i64) -> ApiResult<()>;
+
+    /// Find-or-create by `(company, external_id)` and stamp `last_seen_at`, in
+    /// one statement that concurrent calls cannot race.
+    async fn user_for_token(
+        &self,
+        company_id: &str,
+        agent_id: &str,
+        external_id: &str,
+        now: i64,
+    ) -> ApiResult<TokenUser>;
+    /// Bumps `token_version`; `None` when the user is not this company's.
+    async fn invalidate_tokens(&self, company_id: &str, user_id: &str) -> ApiResult<Option<i64>>;
+    async fn list_users(
+        &self,
+        company_id: &str,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> ApiResult<(Vec<CustomerUser>, i64)>;
+    async fn get_user(&self, company_id: &str, user_id: &str) -> ApiResult<Option<CustomerUser>>;
+    async fn update_user(
+        &self,
+        company_id: &str,
+        user_id: &str,
+        changes: &UserChanges,
+        now: i64,
+    ) -> ApiResult<Option<CustomerUser>>;
+}

@@ -1,0 +1,128 @@
+//! Row shapes as the SQL returns them, and their conversion to domain records.
+
+use crate::domain::{
+    Agent, ApiKeyRecord, Company, CustomerUser, Environment, Metadata, Permissions,
+};
+
+pub(super) const USER_COLUMNS: &str =
+    "company_id, id, external_id, name, email, metadata, active, \
+     token_version, created_at, updated_at, last_seen_at";
+pub(super) const AGENT_COLUMNS: &str =
+    "company_id, id, name, prompt_template, active, created_at, updated_at";
+pub(super) const COMPANY_COLUMNS: &str = "id, name, active, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    company_id: String,
+    id: String,
+    external_id: String,
+    name: Option<String>,
+    email: Option<String>,
+    metadata: String,
+    active: bool,
+    token_version: i64,
+    created_at: i64,
+    updated_at: i64,
+    last_seen_at: Option<i64>,
+}
+
+impl From<UserRow> for CustomerUser {
+    fn from(r: UserRow) -> Self {
+        CustomerUser {
+            metadata: Metadata::from_stored(&r.metadata),
+            id: r.id,
+            company_id: r.company_id,
+            external_id: r.external_id,
+            name: r.name,
+            email: r.email,
+            active: r.active,
+            token_version: r.token_version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_seen_at: r.last_seen_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AgentRow {
+    company_id: String,
+    id: String,
+    name: String,
+    prompt_template: Option<String>,
+    active: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<AgentRow> for Agent {
+    fn from(r: AgentRow) -> Self {
+        Agent {
+            id: r.id,
+            company_id: r.company_id,
+            name: r.name,
+            prompt_template: r.prompt_template,
+            active: r.active,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CompanyRow {
+    id: String,
+    name: String,
+    active: bool,
+    created_at: i64,
+}
+
+impl From<CompanyRow> for Company {
+    fn from(r: CompanyRow) -> Self {
+        Company {
+            id: r.id,
+            name: r.name,
+            active: r.active,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub(super) const KEY_COLUMNS: &str = "k.id, k.company_id, k.name, k.environment, k.permissions, \
+     k.secret_hash, k.expires_at, k.revoked_at, k.created_at, k.last_used_at, c.active AS company_active";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct KeyRow {
+    id: String,
+    company_id: String,
+    name: String,
+    environment: String,
+    permissions: String,
+    secret_hash: Vec<u8>,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    company_active: bool,
+}
+
+impl From<KeyRow> for ApiKeyRecord {
+    fn from(r: KeyRow) -> Self {
+        ApiKeyRecord {
+            // Written by this service from validated values; an unreadable
+            // value can only come from outside edits and grants nothing.
+            environment: Environment::parse(&r.environment).unwrap_or(Environment::Production),
+            permissions: Permissions::parse_list(&r.permissions)
+                .unwrap_or_else(|_| std::iter::empty().collect()),
+            id: r.id,
+            company_id: r.company_id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            company_active: r.company_active,
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! The SQL implementation of [`Store`], shared by SQLite and PostgreSQL.
+//! Placeholders are `$N`, which both drivers accept.
+
+use async_trait::async_trait;
+
+use super::dialect::{connect, on_pool, Backend, ConnectOptions, Pools};
+use super::rows::{
+    AgentRow, CompanyRow, KeyRow, UserRow, AGENT_COLUMNS, COMPANY_COLUMNS, KEY_COLUMNS,
+    USER_COLUMNS,
+};
+use super::{PageRequest, Store, TokenUser, UserFilter};
+use crate::domain::{
+    new_id, Agent, ApiKeyRecord, Company, CustomerUser, Field, IdKind, UserChanges,
+};
+use crate::error::ApiResult;
+
+pub struct SqlStore {
+    pools: Pools,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Connects and brings the schema up to date (migrations are embedded).
+    pub async fn connect(url: &str, options: &ConnectOptions) -> anyhow::Result<Self> {
+        let backend = Backend::of_url(url)?;
+        let pools = connect(url, options).await?;
+        Ok(SqlStore { pools, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A value bound into dynamically built SQL.
+enum SqlValue {
+    Text(String),
+    OptText(Option<String>),
+    Bool(bool),
+    Int(i64),
+}
+
+/// Collects `$N` placeholders and their values for SQL built at run time.
+#[derive(Default)]
+struct Params(Vec<SqlValue>);
+
+impl Params {
+    fn push(&mut self, value: SqlValue) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+}
+
+/// Binds a `Params` list onto a sqlx query; used inside `on_pool!` bodies so
+/// it expands once per backend.
+macro_rules! bind_params {
+    ($query:expr, $params:expr) => {{
+        let mut q = $query;
+        for value in $params.0 {
+            q = match value {
+                SqlValue::Text(v) => q.bind(v),
+                SqlValue::OptText(v) => q.bind(v),
+                SqlValue::Bool(v) => q.bind(v),
+                SqlValue::Int(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+fn user_where(company_id: &str, filter: &UserFilter, params: &mut Params) -> String {
+    let mut sql = format!(
+        "company_id = {}",
+        params.push(SqlValue::Text(company_id.into()))
+    );
+    if let Some(name) = &filter.name {
+        let p = params.push(SqlValue::Text(name.like_pattern().into()));
+        sql += &format!(" AND name_folded LIKE {p} ESCAPE '\\'");
+    }
+    if let Some(email) = &filter.email {
+        let p = params.push(SqlValue::Text(email.clone()));
+        sql += &format!(" AND email_folded = {p}");
+    }
+    if let Some(external_id) = &filter.external_id {
+        let p = params.push(SqlValue::Text(external_id.clone()));
+        sql += &format!(" AND external_id = {p}");
+    }
+    if let Some(active) = filter.active {
+        let p = params.push(SqlValue::Bool(active));
+        sql += &format!(" AND active = {p}");
+    }
+    sql
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> ApiResult<()> {
+        on_pool!(&self.pools, read, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn shared_jwt_secret(&self, candidate: &str) -> ApiResult<String> {
+        on_pool!(&self.pools, write, |p| {
+            sqlx::query("INSERT INTO settings (name, value) VALUES ('jwt_secret', $1) ON CONFLICT (name) DO NOTHING")
+                .bind(candidate)
+                .execute(p)
+                .await?;
+            let secret: String =
+                sqlx::query_scalar("SELECT value FROM settings WHERE name = 'jwt_secret'")
+                    .fetch_one(p)
+                    .await?;
+            Ok(secret)
+        })
+    }
+
+    async fn create_company(&self, name: &str, now: i64) -> ApiResult<Company> {
+        let id = new_id(IdKind::Company);
+        let sql = format!(
+            "INSERT INTO companies (id, name, active, created_at, updated_at) VALUES ($1, $2, TRUE, $3, $3) RETURNING {COMPANY_COLUMNS}"
+        );
+        let row: CompanyRow = on_pool!(&self.pools, write, |p| sqlx::query_as(&sql)
+            .bind(&id)
+            .bind(name)
+            .bind(now)
+            .fetch_one(p)
+            .await)?;
+        Ok(row.into())
+    }
+
+    async fn list_companies(&self) -> ApiResult<Vec<Company>> {
+        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies ORDER BY created_at, id");
+        let rows: Vec<CompanyRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
+            .fetch_all(p)
+            .await)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn set_company_active(&self, company_id: &str, active: bool) -> ApiResult<bool> {
+        let done = on_pool!(&self.pools, write, |p| sqlx::query(
+            "UPDATE companies SET active = $2 WHERE id = $1"
+        )
+        .bind(company_id)
+        .bind(active)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    async fn create_agent(
+        &self,
+        company_id: &str,
+        name: &str,
+        prompt_template: Option<&str>,
+        active: bool,
+        now: i64,
+    ) -> ApiResult<Agent> {
+        let id = new_id(IdKind::Agent);
+        let sql = format!(
+            "INSERT INTO agents (company_id, id, name, prompt_template, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {AGENT_COLUMNS}"
+        );
+        let row: AgentRow = on_pool!(&self.pools, write, |p| sqlx::query_as(&sql)
+            .bind(company_id)
+            .bind(&id)
+            .bind(name)
+            .bind(prompt_template)
+            .bind(active)
+            .bind(now)
+            .fetch_one(p)
+            .await)?;
+        Ok(row.into())
+    }
+
+    async fn list_agents(
+        &self,
+        company_id: &str,
+        page: PageRequest,
+    ) -> ApiResult<(Vec<Agent>, i64)> {
+        let sql = format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE company_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
+        );
+        on_pool!(&self.pools, read, |p| {
+            let rows: Vec<AgentRow> = sqlx::query_as(&sql)
+                .bind(company_id)
+                .bind(i64::from(page.limit))
+                .bind(page.offset())
+                .fetch_all(p)
+                .await?;
+            let total: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE company_id = $1")
+                    .bind(company_id)
+                    .fetch_one(p)
+                    .await?;
+            Ok((rows.into_iter().map(Into::into).collect(), total))
+        })
+    }
+
+    async fn get_agent(&self, company_id: &str, agent_id: &str) -> ApiResult<Option<Agent>> {
+        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE company_id = $1 AND id = $2");
+        let row: Option<AgentRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
+            .bind(company_id)
+            .bind(agent_id)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn set_agent_active(
+        &self,
+        company_id: &str,
+        agent_id: &str,
+        active: bool,
+        now: i64,
+    ) -> ApiResult<bool> {
+        let done = on_pool!(&self.pools, write, |p| sqlx::query(
+            "UPDATE agents SET active = $3, updated_at = $4 WHERE company_id = $1 AND id = $2"
+        )
+        .bind(company_id)
+        .bind(agent_id)
+        .bind(active)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> ApiResult<()> {
+        on_pool!(&self.pools, write, |p| {
+            sqlx::query(
+            "INSERT INTO api_keys (id, company_id, name, environment, permissions, secret_hash, \
+             expires_at, revoked_at, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        )
+        .bind(&key.id)
+        .bind(&key.company_id)
+        .bind(&key.name)
+        .bind(key.environment.as_str())
+        .bind(key.permissions.to_list())
+        .bind(&key.secret_hash)
+        .bind(key.expires_at)
+        .bind(key.revoked_at)
+        .bind(key.created_at)
+        .bind(key.last_used_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    async fn list_api_keys(&self, company_id: &str) -> ApiResult<Vec<ApiKeyRecord>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN companies c ON c.id = k.company_id \
+             WHERE k.company_id = $1 ORDER BY k.created_at, k.id"
+        );
+        let rows: Vec<KeyRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
+            .bind(company_id)
+            .fetch_all(p)
+            .await)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn find_api_key(&self, key_id: &str) -> ApiResult<Option<ApiKeyRecord>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN companies c ON c.id = k.company_id WHERE k.id = $1"
+        );
+        let row: Option<KeyRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
+            .bind(key_id)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn revoke_api_key(&self, key_id: &str, now: i64) -> ApiResult<bool> {
+        // COALESCE keeps the first revocation time when revoked twice.
+        let done = on_pool!(&self.pools, write, |p| sqlx::query(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1"
+        )
+        .bind(key_id)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    async fn touch_api_key(&self, company_id: &str, key_id: &str, now: i64) -> ApiResult<()> {
+        on_pool!(&self.pools, write, |p| sqlx::query(
+            "UPDATE api_keys SET last_used_at = $3 WHERE company_id = $1 AND id = $2"
+        )
+        .bind(company_id)
+        .bind(key_id)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    async fn user_for_token(
+        &self,
+        company_id: &str,
+        agent_id: &str,
+        external_id: &str,
+        now: i64,
+    ) -> ApiResult<TokenUser> {
+        let agent = match self.get_agent(company_id, agent_id).await? {
+            Some(agent) if agent.active => agent,
+            _ => return Ok(TokenUser::AgentNotFound),
+        };
+        // The unique (company_id, external_id) constraint makes concurrent
+        // first calls converge on one row. The WHERE on the update leaves an
+        // inactive user untouched, and then no row comes back.
+        let sql = format!(
+            "INSERT INTO customer_users (company_id, id, external_id, metadata, active, token_version, \
+             created_at, updated_at, last_seen_at) VALUES ($1, $2, $3, '{{}}', TRUE, 0, $4, $4, $4) \
+             ON CONFLICT (company_id, external_id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
+             WHERE customer_users.active RETURNING {USER_COLUMNS}"
+        );
+        let id = new_id(IdKind::CustomerUser);
+        let row: Option<UserRow> = on_pool!(&self.pools, write, |p| sqlx::query_as(&sql)
+            .bind(company_id)
+            .bind(&id)
+            .bind(external_id)
+            .bind(now)
+            .fetch_optional(p)
+            .await)?;
+        Ok(match row {
+            Some(row) => TokenUser::Issued {
+                agent,
+                user: Box::new(row.into()),
+            },
+            None => TokenUser::UserInactive,
+        })
+    }
+
+    async fn invalidate_tokens(&self, company_id: &str, user_id: &str) -> ApiResult<Option<i64>> {
+        let version: Option<i64> = on_pool!(&self.pools, write, |p| sqlx::query_scalar(
+            "UPDATE customer_users SET token_version = token_version + 1 \
+             WHERE company_id = $1 AND id = $2 RETURNING token_version"
+        )
+        .bind(company_id)
+        .bind(user_id)
+        .fetch_optional(p)
+        .await)?;
+        Ok(version)
+    }
+
+    async fn list_users(
+        &self,
+        company_id: &str,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> ApiResult<(Vec<CustomerUser>, i64)> {
+        let mut count_params = Params::default();
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM customer_users WHERE {}",
+            user_where(company_id, filter, &mut count_params)
+        );
+        let mut params = Params::default();
+        let where_sql = user_where(company_id, filter, &mut params);
+        let limit = params.push(SqlValue::Int(i64::from(page.limit)));
+        let offset = params.push(SqlValue::Int(page.offset()));
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM customer_users WHERE {where_sql} \
+             ORDER BY created_at, id LIMIT {limit} OFFSET {offset}"
+        );
+        on_pool!(&self.pools, read, |p| {
+            let rows: Vec<UserRow> = bind_params!(sqlx::query_as(&sql), params)
+                .fetch_all(p)
+                .await?;
+            let total: i64 = bind_params!(sqlx::query_scalar(&count_sql), count_params)
+                .fetch_one(p)
+                .await?;
+            Ok((rows.into_iter().map(Into::into).collect(), total))
+        })
+    }
+
+    async fn get_user(&self, company_id: &str, user_id: &str) -> ApiResult<Option<CustomerUser>> {
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM customer_users WHERE company_id = $1 AND id = $2");
+        let row: Option<UserRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
+            .bind(company_id)
+            .bind(user_id)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn update_user(
+        &self,
+        company_id: &str,
+        user_id: &str,
+        changes: &UserChanges,
+        now: i64,
+    ) -> ApiResult<Option<CustomerUser>> {
+        let mut params = Params::default();
+        let mut sets = vec![format!("updated_at = {}", params.push(SqlValue::Int(now)))];
+        match &changes.name {
+            Field::Absent => {}
+            Field::Null => sets.push("name = NULL, name_folded = NULL".into()),
+            Field::Set(name) => {
+                let a = params.push(SqlValue::Text(name.as_str().into()));
+                let b = params.push(SqlValue::Text(name.folded()));
+                sets.push(format!("name = {a}, name_folded = {b}"));
+            }
+        }
+        match &changes.email {
+            Field::Absent => {}
+            Field::Null => sets.push("email = NULL, email_folded = NULL".into()),
+            Field::Set(email) => {
+                let a = params.push(SqlValue::Text(email.as_str().into()));
+                let b = params.push(SqlValue::OptText(Some(email.folded())));
+                sets.push(format!("email = {a}, email_folded = {b}"));
+            }
+        }
+        if let Some(metadata) = &changes.metadata {
+            let p = params.push(SqlValue::Text(metadata.to_json_text()));
+            sets.push(format!("metadata = {p}"));
+        }
+        if let Some(active) = changes.active {
+            let p = params.push(SqlValue::Bool(active));
+            sets.push(format!("active = {p}"));
+        }
+        let company = params.push(SqlValue::Text(company_id.into()));
+        let id = params.push(SqlValue::Text(user_id.into()));
+        let sql = format!(
+            "UPDATE customer_users SET {} WHERE company_id = {company} AND id = {id} RETURNING {USER_COLUMNS}",
+            sets.join(", ")
+        );
+        let row: Option<UserRow> = on_pool!(&self.pools, write, |p| bind_params!(
+            sqlx::query_as(&sql),
+            params
+        )
+        .fetch_optional(p)
+        .await)?;
+        Ok(row.map(Into::into))
+    }
+}

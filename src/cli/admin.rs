@@ -271,23 +271,7 @@ pub async fn api_key(store: &dyn Store, cmd: &ApiKeyCommand, as_json: bool) -> a
                     Some(at)
                 }
             };
-            require_company(store, company).await?;
-            let id = new_id(IdKind::ApiKey);
-            let secret = new_key_secret();
-            let key = ApiKeyRecord {
-                secret_hash: hash_key_secret(&id, &secret),
-                id,
-                company_id: company.clone(),
-                name: name.clone(),
-                environment,
-                permissions,
-                expires_at,
-                revoked_at: None,
-                created_at: now,
-                last_used_at: None,
-                company_active: true,
-            };
-            store.create_api_key(&key).await?;
+            let (key, secret) = create_api_key(store, company, name, environment, permissions, expires_at).await?;
             let mut value = key_json(&key);
             value["keySecret"] = json!(secret);
             print(as_json, value, || {
@@ -334,4 +318,34 @@ pub async fn api_key(store: &dyn Store, cmd: &ApiKeyCommand, as_json: bool) -> a
         }
     }
     Ok(())
+}
+
+/// Mints a key for a company and stores its hash; returns the record and the
+/// secret, which exists nowhere else afterwards.
+pub async fn create_api_key(
+    store: &dyn Store,
+    company_id: &str,
+    name: &str,
+    environment: Environment,
+    permissions: Permissions,
+    expires_at: Option<i64>,
+) -> anyhow::Result<(ApiKeyRecord, String)> {
+    require_company(store, company_id).await?;
+    let id = new_id(IdKind::ApiKey);
+    let secret = new_key_secret();
+    let key = ApiKeyRecord {
+        secret_hash: hash_key_secret(&id, &secret),
+        id,
+        company_id: company_id.to_owned(),
+        name: name.to_owned(),
+        environment,
+        permissions,
+        expires_at,
+        revoked_at: None,
+        created_at: now_ms(),
+        last_used_at: None,
+        company_active: true,
+    };
+    store.create_api_key(&key).await?;
+    Ok((key, secret))
 }

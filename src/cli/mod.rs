@@ -1,7 +1,7 @@
 //! The command line: `serve`, and the operator's admin commands, which work on
 //! the database directly. With `--json` each prints one JSON object.
 
-mod admin;
+pub mod admin;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,9 @@
+// Lets the test suite mark its PostgreSQL variants as ignored (with a reason
+// that `cargo test` prints) when no PostgreSQL server is configured.
+fn main() {
+    println!("cargo:rustc-check-cfg=cfg(postgres_tests)");
+    println!("cargo:rerun-if-env-changed=PERFORMCHAT_TEST_POSTGRES_URL");
+    if std::env::var("PERFORMCHAT_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
+        println!("cargo:rustc-cfg=postgres_tests");
+    }
+}

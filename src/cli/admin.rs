@@ -362,11 +362,21 @@ pub async fn create_api_key(
     Ok((key, secret))
 }
 
-pub async fn quickstart(store: &dyn Store, args: &QuickstartArgs, as_json: bool) -> anyhow::Result<()> {
+pub async fn quickstart(
+    store: &dyn Store,
+    args: &QuickstartArgs,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let now = now_ms();
     let company = store.create_company(&args.company, now).await?;
     let agent = store
-        .create_agent(&company.id, &args.agent, Some("You are a helpful assistant."), true, now)
+        .create_agent(
+            &company.id,
+            &args.agent,
+            Some("You are a helpful assistant."),
+            true,
+            now,
+        )
         .await?;
     let (key, secret) = create_api_key(
         store,

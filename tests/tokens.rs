@@ -348,11 +348,57 @@ backend_tests! {
 
     async fn verify_refuses_expired_tokens(app) {
         let t = app.tenant("Acme").await;
+        let other = app.tenant("Other").await;
         let r = issue_with_expiry(&app, &t, json!("1s")).await;
         let token = r.assert_ok()["token"].as_str().unwrap().to_owned();
+        let id = r.body["customerUser"]["id"].as_str().unwrap().to_owned();
+        // Every later check would fail too: expiry is checked before them.
+        app.post(INVALIDATE, t.body(json!({ "customerUserId": id }))).await.assert_ok();
+        app.put(&format!("/rest/v1/customer-users/{id}"), t.body(json!({ "active": false }))).await.assert_ok();
         tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
         let r = verify(&app, &t, &token).await;
         assert_eq!(r.assert_error(401), "Token has expired");
+        let r = verify(&app, &other, &token).await;
+        assert_eq!(r.assert_error(401), "Token has expired");
+    }
+
+    async fn verify_checks_run_in_the_documented_order(app) {
+        let t = app.tenant("Acme").await;
+        let other = app.tenant("Other").await;
+        let tok = app.token(&t, "user_1").await;
+        let token = tok["token"].as_str().unwrap().to_owned();
+        let id = tok["customerUser"]["id"].as_str().unwrap().to_owned();
+        // Failures are added from the last check to the first; each time the
+        // earliest failing check is the one reported.
+        assert!(app.store.set_agent_active(&t.company, &t.agent, false, now_ms()).await.unwrap());
+        assert_eq!(verify(&app, &t, &token).await.assert_error(401), "Agent not found or inactive");
+        assert_eq!(verify(&app, &other, &token).await.assert_error(401), "Token does not belong to your company");
+        app.post(INVALIDATE, t.body(json!({ "customerUserId": id }))).await.assert_ok();
+        assert_eq!(verify(&app, &other, &token).await.assert_error(401), "Token has been invalidated");
+        app.put(&format!("/rest/v1/customer-users/{id}"), t.body(json!({ "active": false }))).await.assert_ok();
+        assert_eq!(verify(&app, &other, &token).await.assert_error(401), "Customer user not found or inactive");
+        let (head, sig) = token.rsplit_once('.').unwrap();
+        let flipped = if sig.starts_with('A') { "B" } else { "A" };
+        let forged = format!("{head}.{flipped}{}", &sig[1..]);
+        assert_eq!(verify(&app, &other, &forged).await.assert_error(401), "Invalid token");
+    }
+
+    async fn api_key_details_come_from_the_key_used(app) {
+        let t = app.tenant("Acme").await;
+        let (record, secret) = performchat::cli::admin::create_api_key(
+            app.store.as_ref(),
+            &t.company,
+            "Staging API Key",
+            performchat::domain::Environment::Staging,
+            performchat::domain::Permissions::parse_list("chat:send").unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+        let r = app
+            .post(TOKEN, common::with_creds(&(record.id.clone(), secret), json!({ "userId": "u1", "agentId": t.agent })))
+            .await;
+        assert_eq!(r.assert_ok()["apiKey"], json!({ "id": record.id, "name": "Staging API Key", "environment": "staging" }));
     }
 
     async fn verify_refuses_tokens_of_inactive_users(app) {

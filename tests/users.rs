@@ -446,6 +446,32 @@ backend_tests! {
         }
     }
 
+    async fn metadata_size_is_counted_in_compact_utf8_bytes(app) {
+        let t = app.tenant("Acme").await;
+        let id = make_user(&app, &t, "user_1", json!({})).await;
+        // {"b":"…"} is 8 bytes plus the string; "é" is 2 bytes.
+        let ok = json!({ "metadata": { "b": "é".repeat((16 * 1024 - 8) / 2) } });
+        app.put(&user_url(&id), t.body(ok)).await.assert_ok();
+        let over = json!({ "metadata": { "b": "é".repeat((16 * 1024 - 8) / 2 + 1) } });
+        let r = app.put(&user_url(&id), t.body(over)).await;
+        assert!(r.assert_error(400).contains("metadata"), "{}", r.text);
+
+        // Whitespace in the request does not count: only the compact form does.
+        let value = "x".repeat(16 * 1024 - 8);
+        let spaced = format!(
+            r#"{{ "keyId" : "{}", "keySecret" : "{}", "metadata" : {{ {pad} "b" {pad} : {pad} "{value}" {pad} }} }}"#,
+            t.key.0,
+            t.key.1,
+            pad = " ".repeat(2_000)
+        );
+        let req = axum::http::Request::put(user_url(&id))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(spaced))
+            .unwrap();
+        let r = app.send(req).await;
+        assert_eq!(r.assert_ok()["metadata"]["b"], json!(value));
+    }
+
     async fn put_validation_refuses_and_writes_nothing(app) {
         let t = app.tenant("Acme").await;
         let id = make_user(&app, &t, "user_1", json!({ "name": "Ann", "email": "ann@example.com", "metadata": { "plan": "premium" } })).await;

@@ -184,6 +184,12 @@ backend_tests! {
         assert_eq!(r.headers["content-type"], "application/json");
     }
 
+    async fn health_is_503_when_the_database_does_not_answer(app) {
+        app.store.close().await;
+        let r = raw(&app, Method::GET, "/health", &[], Vec::new()).await;
+        r.assert_error(503);
+    }
+
     async fn openapi_document_lists_the_paths(app) {
         let r = raw(&app, Method::GET, "/rest/v1/openapi.json", &[], Vec::new()).await;
         let doc = r.assert_ok();

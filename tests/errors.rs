@@ -146,6 +146,29 @@ backend_tests! {
         }
     }
 
+    async fn unknown_query_parameters_are_400_on_every_api_endpoint(app) {
+        let t = app.tenant("Acme").await;
+        let tok = app.token(&t, "u1").await;
+        let id = tok["customerUser"]["id"].as_str().unwrap().to_owned();
+        let calls = [
+            (Method::POST, "/rest/v1/auth/token".to_owned(), json!({ "userId": "u1", "agentId": t.agent })),
+            (Method::POST, "/rest/v1/auth/verify-token".to_owned(), json!({ "token": tok["token"] })),
+            (Method::POST, "/rest/v1/auth/invalidate-token".to_owned(), json!({ "customerUserId": id })),
+            (Method::GET, USERS.to_owned(), json!({})),
+            (Method::GET, format!("{USERS}/{id}"), json!({})),
+            (Method::PUT, format!("{USERS}/{id}"), json!({ "name": "Ann" })),
+            (Method::GET, "/rest/v1/agents".to_owned(), json!({})),
+            (Method::GET, format!("/rest/v1/agents/{}", t.agent), json!({})),
+        ];
+        for (method, uri, fields) in calls {
+            let r = app.call(method.clone(), &format!("{uri}?userID=x"), Some(t.body(fields.clone()))).await;
+            let message = r.assert_error(400);
+            assert!(message.contains("userID"), "{method} {uri}: {message}");
+            let r = app.call(method.clone(), &uri, Some(t.body(fields))).await;
+            assert_eq!(r.status, 200, "{method} {uri}: {}", r.text);
+        }
+    }
+
     async fn body_limit_is_one_mebibyte(app) {
         let t = app.tenant("Acme").await;
         let fields = t.body(json!({ "userId": "u1", "agentId": t.agent }));

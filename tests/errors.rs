@@ -431,24 +431,29 @@ backend_tests! {
         let served = app.serve().await;
         let addr = served.addr;
         let body = t.body(json!({ "userId": "slow", "agentId": t.agent })).to_string();
-        let (first, rest) = body.as_bytes().split_at(body.len() / 2);
 
+        // `Expect: 100-continue` makes the server say when the handler starts
+        // reading the body, so the request is known to be in flight without
+        // guessing with a sleep.
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let head = format!(
-            "POST /rest/v1/auth/token HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "POST /rest/v1/auth/token HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(first).await.unwrap();
-        stream.flush().await.unwrap();
-        // Let the server read the head and start waiting for the rest of the body.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let mut interim = Vec::new();
+        while !interim.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "connection closed early");
+            interim.push(byte[0]);
+        }
+        assert!(interim.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&interim));
 
         let shutdown = tokio::spawn(served.shutdown());
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert!(!shutdown.is_finished(), "shutdown waits for the in-flight request");
 
-        stream.write_all(rest).await.unwrap();
+        stream.write_all(body.as_bytes()).await.unwrap();
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.unwrap();
         let response = String::from_utf8_lossy(&response);

@@ -65,6 +65,31 @@ backend_tests! {
         r.assert_ok();
     }
 
+    async fn every_credential_source_works_over_a_real_port(app) {
+        let t = app.tenant("Acme").await;
+        let served = app.serve().await;
+        let client = reqwest::Client::new();
+        let url = served.url(USERS);
+        // A GET with a JSON body, exactly as the docs' clients send it.
+        let res = client.get(&url).json(&t.creds()).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let res = client.get(&url).basic_auth(&t.key.0, Some(&t.key.1)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let res = client
+            .get(&url)
+            .header("X-Api-Key-Id", &t.key.0)
+            .header("X-Api-Key-Secret", &t.key.1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = client.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 401);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["message"], json!("Missing API credentials"));
+        served.shutdown().await.unwrap();
+    }
+
     async fn header_credentials_are_accepted(app) {
         let t = app.tenant("Acme").await;
         let r = request(&app, Method::GET, USERS, &key_headers(&t.key), None).await;

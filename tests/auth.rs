@@ -264,6 +264,8 @@ backend_tests! {
             app.put(&format!("{USERS}/{user_id}"), t.body(json!({ "bogus": 1 }))).await,
             app.post("/rest/v1/auth/token", t.body(json!({ "userId": "", "agentId": t.agent }))).await,
             app.get(USERS, json!({ "keyId": t.key.0, "keySecret": 5 })).await,
+            app.get(&format!("{USERS}?keyId={}&keySecret={secret}", t.key.0), json!({})).await,
+            app.get(&format!("{USERS}?keySecret={secret}"), t.creds()).await,
         ];
         for r in replies {
             assert!(!r.text.contains(&secret), "secret leaked in {}", r.text);
@@ -275,6 +277,17 @@ backend_tests! {
         let payload = token.split('.').nth(1).unwrap();
         let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
         assert!(!String::from_utf8(claims).unwrap().contains(&secret));
+    }
+
+    async fn query_string_credentials_are_not_accepted(app) {
+        let t = app.tenant("Acme").await;
+        // Secrets do not belong in URLs: they are no credential source...
+        let query = format!("?keyId={}&keySecret={}", t.key.0, t.key.1);
+        let r = app.call(Method::GET, &format!("{USERS}{query}"), None).await;
+        assert_eq!(r.assert_error(401), "Missing API credentials");
+        // ...and next to real credentials they are unknown parameters.
+        let r = app.get(&format!("{USERS}{query}"), t.creds()).await;
+        assert!(r.assert_error(400).contains("keyId"), "{}", r.text);
     }
 
     async fn credentials_of_the_wrong_type_are_400(app) {

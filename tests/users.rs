@@ -229,6 +229,12 @@ backend_tests! {
         }
         let r = list(&app, &t, "?email=BOB%40example.com", json!({})).await;
         assert_eq!(external_ids(&r), vec!["bob"]);
+
+        make_user(&app, &t, "elodie", json!({ "email": "Élodie@Exemple.fr" })).await;
+        for query in ["élodie@exemple.fr", "ÉLODIE@EXEMPLE.FR", "Élodie@Exemple.fr"] {
+            let r = list(&app, &t, "", json!({ "email": query })).await;
+            assert_eq!(external_ids(&r), vec!["elodie"], "email={query}");
+        }
     }
 
     async fn external_id_filter_is_exact(app) {

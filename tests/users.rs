@@ -440,6 +440,8 @@ backend_tests! {
             json!({ "name": "É" }),
             json!({ "email": email }),
             json!({ "metadata": nested(8) }),
+            // Arrays are levels too: the object, then seven arrays.
+            json!({ "metadata": { "a": [[[[[[[1]]]]]]] } }),
             // {"b":"…"} is 8 bytes plus the string: exactly 16 KiB.
             json!({ "metadata": { "b": "x".repeat(16 * 1024 - 8) } }),
             json!({ "metadata": { "emoji": "😀", "nested": { "list": [1, "two", null, true] } } }),
@@ -501,6 +503,7 @@ backend_tests! {
             (json!({ "metadata": "{}" }), "metadata"),
             (json!({ "metadata": 5 }), "metadata"),
             (json!({ "metadata": nested(9) }), "metadata"),
+            (json!({ "metadata": { "a": [[[[[[[[1]]]]]]]] } }), "metadata"),
             (json!({ "metadata": { "b": "x".repeat(16 * 1024 - 7) } }), "metadata"),
             (json!({ "active": "false" }), "active"),
             (json!({ "active": 0 }), "active"),

@@ -74,6 +74,10 @@ impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::PoolTimedOut => ApiError::Unavailable("Database is busy, try again"),
+            // The database is out of reach: a client may retry, so say so.
+            sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                ApiError::Unavailable("Database is unavailable, try again")
+            }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 ApiError::Conflict("A resource with this identifier already exists".into())
             }

@@ -25,10 +25,12 @@ backend_tests! {
         served.shutdown().await.unwrap();
     }
 
-    async fn health_is_503_when_the_database_is_gone(app) {
+    async fn database_outage_answers_503_not_500(app) {
+        let t = app.tenant("Acme").await;
         app.call(axum::http::Method::GET, "/health", None).await.assert_ok();
         app.store.close().await;
-        let r = app.call(axum::http::Method::GET, "/health", None).await;
-        r.assert_error(503);
+        app.call(axum::http::Method::GET, "/health", None).await.assert_error(503);
+        app.get("/rest/v1/customer-users", t.creds()).await.assert_error(503);
+        app.post("/rest/v1/auth/token", t.body(json!({ "userId": "u", "agentId": t.agent }))).await.assert_error(503);
     }
 }

@@ -1,11 +1,12 @@
 //! `auth/*`: chat-token generation, invalidation and verification.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{Call, Endpoint};
+use super::query::QueryParams;
 use super::views::{
     ApiKeyBrief, ErrorBody, InvalidateResponse, TokenResponse, TokenUserView, VerifyResponse,
 };
@@ -40,8 +41,11 @@ impl Endpoint for TokenRequest {
     ))]
 pub async fn issue(
     State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
     call: Call<TokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
+    // No query parameters are taken here: refuse any, as every endpoint does.
+    QueryParams::parse(raw.as_deref(), &[])?;
     let req = call.body;
     let external_id = ExternalId::parse("userId", req.user_id).map_err(ApiError::BadRequest)?;
     let expires_in = match req.expires_in {
@@ -107,8 +111,11 @@ impl Endpoint for InvalidateRequest {
     ))]
 pub async fn invalidate(
     State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
     call: Call<InvalidateRequest>,
 ) -> ApiResult<Json<InvalidateResponse>> {
+    // No query parameters are taken here: refuse any, as every endpoint does.
+    QueryParams::parse(raw.as_deref(), &[])?;
     let user_id = call.body.customer_user_id;
     let version = state
         .store
@@ -143,8 +150,11 @@ impl Endpoint for VerifyRequest {
     ))]
 pub async fn verify(
     State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
     call: Call<VerifyRequest>,
 ) -> ApiResult<Json<VerifyResponse>> {
+    // No query parameters are taken here: refuse any, as every endpoint does.
+    QueryParams::parse(raw.as_deref(), &[])?;
     let claims = state.signer.verify(&call.body.token).map_err(|e| match e {
         TokenError::Invalid => ApiError::Unauthorized("Invalid token"),
         TokenError::Expired => ApiError::Unauthorized("Token has expired"),

@@ -78,6 +78,12 @@ macro_rules! bind_params {
     }};
 }
 
+/// PostgreSQL text cannot hold NUL, so no stored id contains one. A lookup by
+/// such an id matches nothing on every backend instead of failing in the driver.
+fn storable(text: &str) -> bool {
+    !text.contains('\0')
+}
+
 /// Above this many matches a name search pages by walking the company's users
 /// in list order (a page fills within a few thousand rows); at or below it,
 /// SQLite answers from the trigram index and sorts the few matches.
@@ -241,6 +247,9 @@ impl Store for SqlStore {
     }
 
     async fn get_agent(&self, company_id: &str, agent_id: &str) -> ApiResult<Option<Agent>> {
+        if !storable(agent_id) {
+            return Ok(None);
+        }
         let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE company_id = $1 AND id = $2");
         let row: Option<AgentRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
             .bind(company_id)
@@ -306,6 +315,9 @@ impl Store for SqlStore {
     }
 
     async fn find_api_key(&self, key_id: &str) -> ApiResult<Option<ApiKeyRecord>> {
+        if !storable(key_id) {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM api_keys k JOIN companies c ON c.id = k.company_id WHERE k.id = $1"
         );
@@ -317,6 +329,9 @@ impl Store for SqlStore {
     }
 
     async fn revoke_api_key(&self, key_id: &str, now: i64) -> ApiResult<bool> {
+        if !storable(key_id) {
+            return Ok(false);
+        }
         // COALESCE keeps the first revocation time when revoked twice.
         let done = on_pool!(&self.pools, write, |p| sqlx::query(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1"
@@ -380,6 +395,9 @@ impl Store for SqlStore {
     }
 
     async fn invalidate_tokens(&self, company_id: &str, user_id: &str) -> ApiResult<Option<i64>> {
+        if !storable(user_id) {
+            return Ok(None);
+        }
         let version: Option<i64> = on_pool!(&self.pools, write, |p| sqlx::query_scalar(
             "UPDATE customer_users SET token_version = token_version + 1 \
              WHERE company_id = $1 AND id = $2 RETURNING token_version"
@@ -435,6 +453,9 @@ impl Store for SqlStore {
     }
 
     async fn get_user(&self, company_id: &str, user_id: &str) -> ApiResult<Option<CustomerUser>> {
+        if !storable(user_id) {
+            return Ok(None);
+        }
         let sql =
             format!("SELECT {USER_COLUMNS} FROM customer_users WHERE company_id = $1 AND id = $2");
         let row: Option<UserRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
@@ -452,6 +473,9 @@ impl Store for SqlStore {
         changes: &UserChanges,
         now: i64,
     ) -> ApiResult<Option<CustomerUser>> {
+        if !storable(user_id) {
+            return Ok(None);
+        }
         let mut params = Params::default();
         let mut sets = vec![format!("updated_at = {}", params.push(SqlValue::Int(now)))];
         match &changes.name {

@@ -215,4 +215,40 @@ async fn refuses_a_target_with_data_or_another_jwt_secret() {
     let out = migrate(&source.url, &source.url);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("same database"));
+
+    let missing = format!("{}-missing", source.url);
+    let out = migrate(&missing, &started.url);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("does not exist"),
+        "{err}"
+    );
+}
+
+/// Data in a table this version cannot copy must stop the copy, not vanish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL run skipped: set PERFORMCHAT_TEST_POSTGRES_URL"
+)]
+async fn refuses_a_source_with_data_it_cannot_copy() {
+    let source = TestDb::new(Backend::Postgres).await;
+    CliTenant::create(&source.url, "Source");
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&source.url).await.unwrap();
+        sqlx::query("CREATE TABLE conversations (id TEXT PRIMARY KEY)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO conversations VALUES ('conv_1')")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let target = TestDb::new(Backend::Sqlite).await;
+    let out = migrate(&source.url, &target.url);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "copied despite an unknown table");
+    assert!(err.contains("conversations holds 1 rows"), "{err}");
 }

@@ -109,15 +109,25 @@ async fn sqlite_store_seeded_through_the_api_moves_to_postgres() {
     assert_eq!(body["pagination"]["total"], json!(1), "{body}");
 }
 
-/// Enough users for several batches in two companies, so the keyset walk
-/// crosses batch and company boundaries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(postgres_tests),
     ignore = "PostgreSQL run skipped: set PERFORMCHAT_TEST_POSTGRES_URL"
 )]
 async fn postgres_store_moves_to_sqlite_in_batches() {
-    let app = TestApp::new(Backend::Postgres).await;
+    store_moves_to_sqlite_in_batches(Backend::Postgres).await;
+}
+
+/// The copy logic without PostgreSQL, so a SQLite-only run covers it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_moves_to_another_sqlite_file_in_batches() {
+    store_moves_to_sqlite_in_batches(Backend::Sqlite).await;
+}
+
+/// Enough users for several batches in two companies, so the keyset walk
+/// crosses batch and company boundaries.
+async fn store_moves_to_sqlite_in_batches(source: Backend) {
+    let app = TestApp::new(source).await;
     let (a, b) = (app.tenant("A").await, app.tenant("B").await);
     let now = now_ms();
     for (tenant, n) in [(&a, 1_234), (&b, 1_001)] {
@@ -139,6 +149,12 @@ async fn postgres_store_moves_to_sqlite_in_batches() {
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["copied"]["customer_users"], json!(2_235), "{report}");
+    let again = migrate(&app.db.url, &sqlite.url);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && err.contains("not empty"),
+        "{err}"
+    );
 
     let node = Node::start(&sqlite.url).await;
     for tenant in [&a, &b] {

@@ -2,6 +2,7 @@
 //! the database directly. With `--json` each prints one JSON object.
 
 pub mod admin;
+pub mod migrate;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,10 @@ pub enum Command {
     /// Manage a company's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(admin::ApiKeyCommand),
+    /// Copy every company, agent, API key, customer user and the JWT secret
+    /// into an empty database (SQLite <-> PostgreSQL); ignores --database-url.
+    #[command(name = "migrate-store")]
+    MigrateStore(migrate::MigrateStoreArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -109,6 +114,11 @@ fn redact(url: &str) -> String {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Names both of its databases itself: opening --database-url (by default
+    // a local SQLite file) would create a stray file.
+    if let Command::MigrateStore(args) = &cli.command {
+        return migrate::run(args, cli.db_pool_size, cli.json).await;
+    }
     let store = connect(&cli).await?;
     match &cli.command {
         Command::Serve(args) => serve(store, args).await,
@@ -116,6 +126,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Company(cmd) => admin::company(&store, cmd, cli.json).await,
         Command::Agent(cmd) => admin::agent(&store, cmd, cli.json).await,
         Command::ApiKey(cmd) => admin::api_key(&store, cmd, cli.json).await,
+        Command::MigrateStore(args) => migrate::run(args, cli.db_pool_size, cli.json).await,
     }
 }
 

@@ -7,6 +7,7 @@
 //! company's rows. The only global lookups are by an API key's id (before the
 //! company is known) and the operator's company listing.
 
+mod copy;
 mod dialect;
 mod rows;
 mod sql;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, NameQuery, UserChanges};
 use crate::error::ApiResult;
 
+pub use copy::{copy_store, CopyReport, Progress};
 pub use dialect::{Backend, ConnectOptions};
 pub use sql::SqlStore;
 

@@ -31,6 +31,10 @@ impl SqlStore {
         self.backend
     }
 
+    pub(super) fn pools(&self) -> &Pools {
+        &self.pools
+    }
+
     pub async fn close(&self) {
         match &self.pools {
             Pools::Sqlite { read, write } => {

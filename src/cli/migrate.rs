@@ -1,0 +1,102 @@
+//! `migrate-store`: moves a whole store between SQLite and PostgreSQL.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::store::{copy_store, ConnectOptions, Progress, SqlStore};
+
+#[derive(clap::Args, Debug)]
+pub struct MigrateStoreArgs {
+    /// Database to copy from: sqlite://FILE or postgres://USER@HOST/DB. It is only read.
+    #[arg(long)]
+    pub from: String,
+
+    /// Database to copy into. It must hold no companies, agents, keys or users;
+    /// it is created (SQLite) and its schema set up when needed.
+    #[arg(long)]
+    pub to: String,
+}
+
+pub async fn run(args: &MigrateStoreArgs, pool_size: u32, as_json: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.from != args.to,
+        "--from and --to name the same database"
+    );
+    if let Some(path) = sqlite_file(&args.from) {
+        // Opening would create an empty database and "copy" nothing from it.
+        anyhow::ensure!(
+            std::path::Path::new(path).exists(),
+            "the source database {path} does not exist"
+        );
+    }
+    let options = ConnectOptions { pool_size };
+    let from = open("source (--from)", &args.from, &options).await?;
+    let to = open("target (--to)", &args.to, &options).await?;
+    eprintln!(
+        "copying {} -> {}",
+        super::redact(&args.from),
+        super::redact(&args.to)
+    );
+
+    let mut last_shown = (String::new(), 0u64);
+    let mut show = |p: Progress<'_>| {
+        // One line per 10 000 rows keeps the output readable for millions of users.
+        let table_done = p.copied == p.total;
+        if last_shown.0 != p.table || table_done || p.copied - last_shown.1 >= 10_000 {
+            eprintln!("  {:<15} {:>10} / {}", p.table, p.copied, p.total);
+            let _ = std::io::stderr().flush();
+            last_shown = (p.table.to_owned(), p.copied);
+        }
+    };
+    let result = copy_store(&from, &to, &mut show).await;
+    from.close().await;
+    to.close().await;
+    let report = result?;
+
+    if as_json {
+        let tables: serde_json::Map<String, serde_json::Value> = report
+            .tables
+            .iter()
+            .map(|(name, n)| (name.clone(), json!(n)))
+            .collect();
+        println!("{}", json!({ "copied": tables, "verified": true }));
+    } else {
+        let summary: Vec<String> = report
+            .tables
+            .iter()
+            .map(|(name, n)| format!("{n} {name}"))
+            .collect();
+        println!("copied and verified: {}", summary.join(", "));
+    }
+    Ok(())
+}
+
+async fn open(role: &str, url: &str, options: &ConnectOptions) -> anyhow::Result<SqlStore> {
+    SqlStore::connect(url, options).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the {role} database {}: {e:#}",
+            super::redact(url)
+        )
+    })
+}
+
+/// The file a SQLite URL names; `None` for other backends and in-memory databases.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_the_sqlite_file() {
+        assert_eq!(super::sqlite_file("sqlite:///tmp/a.db"), Some("/tmp/a.db"));
+        assert_eq!(super::sqlite_file("sqlite://a.db?mode=rwc"), Some("a.db"));
+        assert_eq!(super::sqlite_file("sqlite::memory:"), None);
+        assert_eq!(super::sqlite_file("postgres://h/db"), None);
+    }
+}

@@ -1,0 +1,200 @@
+//! Real server processes for multi-node and migration tests: each [`Node`] is
+//! the built binary serving on a free port, killed when the handle drops (also
+//! when a test panics), and [`cli`] runs the binary's admin commands.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_performchat");
+
+pub struct Node {
+    child: Child,
+    pub base: String,
+    client: reqwest::Client,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on right now. Another process may take it before the
+/// node binds it, so [`Node::start`] retries with a new one.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+fn command(database_url: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--database-url")
+        .arg(database_url)
+        // The nodes must agree through the database alone.
+        .env_remove("PERFORMCHAT_JWT_SECRET")
+        .env_remove("PERFORMCHAT_DATABASE_URL")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+impl Node {
+    /// Starts a node on `database_url` and waits until `/health` answers 200.
+    pub async fn start(database_url: &str) -> Node {
+        let client = reqwest::Client::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let child = command(database_url)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("spawn the performchat binary");
+            let mut node = Node {
+                child,
+                base: format!("http://127.0.0.1:{port}"),
+                client: client.clone(),
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = node.child.try_wait() {
+                    break; // exited: most likely the port was taken; try another
+                }
+                let health = client.get(format!("{}/health", node.base)).send().await;
+                if health.is_ok_and(|r| r.status() == 200) {
+                    return node;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        panic!("no node became healthy on {database_url}");
+    }
+
+    /// POSTs JSON; returns the status and the JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("POST to node");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs with HTTP Basic credentials; returns the status and the JSON body.
+    pub async fn get(&self, path: &str, key: &(String, String)) -> (u16, Value) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .basic_auth(&key.0, Some(&key.1))
+            .send()
+            .await
+            .expect("GET from node");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Every customer user, walking the pages.
+    pub async fn all_users(&self, key: &(String, String)) -> Vec<Value> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let (status, body) = self
+                .get(
+                    &format!("/rest/v1/customer-users?limit=100&page={page}"),
+                    key,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            let data = body["data"].as_array().expect("data").clone();
+            if data.is_empty() {
+                break;
+            }
+            all.extend(data);
+        }
+        all
+    }
+}
+
+/// Runs an admin command with `--json`; returns its output, success or not.
+pub fn cli_output(database_url: &str, args: &[&str]) -> Output {
+    command(database_url)
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("run the performchat binary")
+}
+
+/// Runs an admin command that must succeed; returns its JSON output.
+pub fn cli(database_url: &str, args: &[&str]) -> Value {
+    let out = cli_output(database_url, args);
+    assert!(
+        out.status.success(),
+        "performchat {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from the CLI")
+}
+
+/// A company with one agent and one key, made through the CLI as an operator would.
+pub struct CliTenant {
+    pub company: String,
+    pub agent: String,
+    pub key: (String, String),
+}
+
+impl CliTenant {
+    pub fn create(database_url: &str, name: &str) -> CliTenant {
+        let company = cli(database_url, &["company", "create", "--name", name])["id"]
+            .as_str()
+            .expect("company id")
+            .to_owned();
+        let agent = cli(
+            database_url,
+            &[
+                "agent",
+                "create",
+                "--company",
+                &company,
+                "--name",
+                "Support",
+            ],
+        )["id"]
+            .as_str()
+            .expect("agent id")
+            .to_owned();
+        let key = new_key(database_url, &company);
+        CliTenant {
+            company,
+            agent,
+            key,
+        }
+    }
+
+    /// `fields` plus this tenant's credentials.
+    pub fn body(&self, fields: Value) -> Value {
+        let mut body = serde_json::json!({ "keyId": self.key.0, "keySecret": self.key.1 });
+        if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), fields) {
+            b.extend(extra);
+        }
+        body
+    }
+}
+
+pub fn new_key(database_url: &str, company: &str) -> (String, String) {
+    let key = cli(
+        database_url,
+        &["api-key", "create", "--company", company, "--name", "test"],
+    );
+    (
+        key["keyId"].as_str().expect("keyId").to_owned(),
+        key["keySecret"].as_str().expect("keySecret").to_owned(),
+    )
+}

@@ -106,8 +106,12 @@ fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let user_part = &url[scheme + 3..at];
-            let user = user_part.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+            match user_part.split_once(':') {
+                Some((user, _password)) => {
+                    format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                }
+                None => url.to_owned(),
+            }
         }
         _ => url.to_owned(),
     }
@@ -186,5 +190,10 @@ mod tests {
             "postgres://u:***@h/db"
         );
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(
+            super::redact("postgres://u@h/db"),
+            "postgres://u@h/db",
+            "no password, nothing to hide"
+        );
     }
 }

@@ -221,4 +221,29 @@ backend_tests! {
         let r = app.get("/rest/v1/customer-users/export", common::with_creds(&writer, json!({}))).await;
         assert_eq!(r.assert_error(401), "Insufficient permissions");
     }
+
+    async fn database_error_mid_stream_aborts_the_body(app) {
+        let t = app.tenant("Acme").await;
+        seed(&app, &t, 1_200).await;
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri("/rest/v1/customer-users/export")
+            .header("content-type", "application/json")
+            .body(Body::from(t.creds().to_string()))
+            .unwrap();
+        let res = app.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let mut body = res.into_body();
+        let first = body.frame().await.expect("first batch").expect("first batch reads");
+        assert!(first.into_data().is_ok());
+        app.store.close().await;
+        let mut failed = false;
+        while let Some(frame) = body.frame().await {
+            if frame.is_err() {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed, "the body must end in an error, not look complete");
+    }
 }

@@ -261,6 +261,10 @@ backend_tests! {
         assert_eq!(full.assert_ok()["data"][0]["metadata"], json!({ "a": big }), "nothing written");
         let list = app.get("/rest/v1/customer-users", t.creds()).await;
         assert_eq!(list.assert_ok()["pagination"]["total"], json!(4), "only `new` was created");
+        let other = app.tenant("Other").await;
+        let r = app.post("/rest/v1/customer-users/bulk",
+            other.body(json!({ "updates": [{ "external_id": "b0", "name": "Stolen" }] }))).await;
+        assert_eq!(r.assert_ok()["results"][0]["error"], json!("User not found"), "another company's user");
     }
 
     async fn bulk_refuses_bad_lists_and_weak_keys(app) {

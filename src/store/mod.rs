@@ -9,6 +9,7 @@
 
 mod copy;
 mod dialect;
+mod recipes;
 mod rows;
 mod sql;
 
@@ -19,6 +20,7 @@ use crate::error::ApiResult;
 
 pub use copy::{copy_store, CopyReport, Progress};
 pub use dialect::{Backend, ConnectOptions};
+pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
 
 /// One page of a listing: `page` is 1-based.
@@ -56,7 +58,8 @@ pub enum TokenUser {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// The recipes' operations (spec 4.4, 4.5) live in their own trait, [`UserRecipes`].
+pub trait Store: UserRecipes + Send + Sync + 'static {
     /// Answers when the database does (for `/health`).
     async fn ping(&self) -> ApiResult<()>;
 

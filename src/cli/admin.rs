@@ -271,7 +271,8 @@ pub async fn api_key(store: &dyn Store, cmd: &ApiKeyCommand, as_json: bool) -> a
                     Some(at)
                 }
             };
-            let (key, secret) = create_api_key(store, company, name, environment, permissions, expires_at).await?;
+            let (key, secret) =
+                create_api_key(store, company, name, environment, permissions, expires_at).await?;
             let mut value = key_json(&key);
             value["keySecret"] = json!(secret);
             print(as_json, value, || {

@@ -64,12 +64,22 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                TestDb { url, backend, _dir: Some(dir), pg_admin: None }
+                TestDb {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                    pg_admin: None,
+                }
             }
             Backend::Postgres => {
-                let admin = std::env::var(PG_ENV)
-                    .unwrap_or_else(|_| panic!("{PG_ENV} must name a PostgreSQL server for the postgres tests"));
-                let name = format!("pct_{}_{}", now_ms() / 1000, ulid::Ulid::new().to_string().to_lowercase());
+                let admin = std::env::var(PG_ENV).unwrap_or_else(|_| {
+                    panic!("{PG_ENV} must name a PostgreSQL server for the postgres tests")
+                });
+                let name = format!(
+                    "pct_{}_{}",
+                    now_ms() / 1000,
+                    ulid::Ulid::new().to_string().to_lowercase()
+                );
                 let mut conn = admin_connection(&admin).await;
                 drop_stale_databases(&mut conn).await;
                 sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -77,7 +87,12 @@ impl TestDb {
                     .await
                     .expect("create test database");
                 let url = replace_database(&admin, &name);
-                TestDb { url, backend, _dir: None, pg_admin: Some((admin, name)) }
+                TestDb {
+                    url,
+                    backend,
+                    _dir: None,
+                    pg_admin: Some((admin, name)),
+                }
             }
         }
     }
@@ -98,7 +113,10 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.pg_admin.take() {
             // Drop runs outside async code: use a thread with its own runtime.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async {
                     let mut conn = admin_connection(&admin).await;
                     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -114,15 +132,18 @@ impl Drop for TestDb {
 
 async fn admin_connection(url: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
-    sqlx::PgConnection::connect(url).await.expect("connect to the PostgreSQL admin database")
+    sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to the PostgreSQL admin database")
 }
 
 /// Databases left by crashed runs are dropped once they are an hour old.
 async fn drop_stale_databases(conn: &mut sqlx::PgConnection) {
-    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'pct\\_%'")
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap_or_default();
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'pct\\_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
     let cutoff = now_ms() / 1000 - 3600;
     for name in names {
         let created = name.split('_').nth(1).and_then(|s| s.parse::<i64>().ok());
@@ -193,13 +214,29 @@ impl Reply {
     /// Asserts the spec's error shape and status; returns the message.
     #[track_caller]
     pub fn assert_error(&self, status: u16) -> &str {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
-        assert_eq!(self.body["statusCode"], json!(status), "statusCode in {}", self.text);
-        assert!(self.body["error"].as_str().is_some_and(|s| !s.is_empty()), "error in {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.body["statusCode"],
+            json!(status),
+            "statusCode in {}",
+            self.text
+        );
+        assert!(
+            self.body["error"].as_str().is_some_and(|s| !s.is_empty()),
+            "error in {}",
+            self.text
+        );
         let message = self.body["message"].as_str().expect("message");
         assert!(!message.is_empty());
         assert_eq!(
-            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/json"),
             "error content type"
         );
@@ -232,7 +269,12 @@ impl TestApp {
             .await
             .expect("app state");
         let router = performchat::app::router(state.clone());
-        TestApp { db, store, state, router }
+        TestApp {
+            db,
+            store,
+            state,
+            router,
+        }
     }
 
     pub async fn tenant(&self, label: &str) -> Tenant {
@@ -240,7 +282,13 @@ impl TestApp {
         let company = self.store.create_company(label, now).await.unwrap().id;
         let agent = self
             .store
-            .create_agent(&company, &format!("{label} Support"), Some("You are helpful."), true, now)
+            .create_agent(
+                &company,
+                &format!("{label} Support"),
+                Some("You are helpful."),
+                true,
+                now,
+            )
             .await
             .unwrap()
             .id;
@@ -251,12 +299,23 @@ impl TestApp {
             .unwrap()
             .id;
         let key = self.key(&company, None, None).await;
-        Tenant { company, agent, inactive_agent, key }
+        Tenant {
+            company,
+            agent,
+            inactive_agent,
+            key,
+        }
     }
 
     /// A new key; `permissions` is a comma list (all when `None`).
-    pub async fn key(&self, company: &str, permissions: Option<&str>, expires_at: Option<i64>) -> (String, String) {
-        let perms = permissions.map_or_else(Permissions::all, |p| Permissions::parse_list(p).unwrap());
+    pub async fn key(
+        &self,
+        company: &str,
+        permissions: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> (String, String) {
+        let perms =
+            permissions.map_or_else(Permissions::all, |p| Permissions::parse_list(p).unwrap());
         let (record, secret) = create_api_key(
             self.store.as_ref(),
             company,
@@ -296,19 +355,32 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
-        let res = self.router.clone().oneshot(req).await.expect("router is infallible");
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router is infallible");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(text.clone()));
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     /// Issues a token for `user_id` on the tenant's agent; panics unless 200.
     pub async fn token(&self, t: &Tenant, user_id: &str) -> Value {
         let r = self
-            .post("/rest/v1/auth/token", t.body(json!({ "userId": user_id, "agentId": t.agent })))
+            .post(
+                "/rest/v1/auth/token",
+                t.body(json!({ "userId": user_id, "agentId": t.agent })),
+            )
             .await;
         r.assert_ok().clone()
     }
@@ -325,7 +397,11 @@ impl TestApp {
             })
             .await
         });
-        Served { addr, stop: Some(tx), task }
+        Served {
+            addr,
+            stop: Some(tx),
+            task,
+        }
     }
 }
 

@@ -2,6 +2,9 @@
 //! the database directly. With `--json` each prints one JSON object.
 
 pub mod admin;
+pub mod remote;
+pub mod token;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +60,10 @@ pub enum Command {
     /// Manage a company's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(admin::ApiKeyCommand),
+    /// Customer users, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
+    Users(users::UsersArgs),
+    /// Chat tokens, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
+    Token(token::TokenArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -106,12 +113,19 @@ fn redact(url: &str) -> String {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // These talk to a server over HTTP and must not open (or create) a database.
+    match &cli.command {
+        Command::Users(args) => return users::run(args, cli.json).await,
+        Command::Token(args) => return token::run(args, cli.json).await,
+        _ => {}
+    }
     let store = connect(&cli).await?;
     match &cli.command {
         Command::Serve(args) => serve(store, args).await,
         Command::Company(cmd) => admin::company(&store, cmd, cli.json).await,
         Command::Agent(cmd) => admin::agent(&store, cmd, cli.json).await,
         Command::ApiKey(cmd) => admin::api_key(&store, cmd, cli.json).await,
+        Command::Users(_) | Command::Token(_) => Ok(()), // handled above
     }
 }
 

@@ -133,6 +133,41 @@ fn user_where(
     sql
 }
 
+/// `SET` clauses for the fields `changes` gives (not `updated_at`).
+fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
+    let mut sets = Vec::new();
+    match &changes.name {
+        Field::Absent => {}
+        Field::Null => sets.push("name = NULL, name_folded = NULL".into()),
+        Field::Set(name) => {
+            let a = params.push(SqlValue::Text(name.as_str().into()));
+            let b = params.push(SqlValue::Text(name.folded()));
+            sets.push(format!("name = {a}, name_folded = {b}"));
+        }
+    }
+    match &changes.email {
+        Field::Absent => {}
+        Field::Null => sets.push("email = NULL, email_folded = NULL".into()),
+        Field::Set(email) => {
+            let a = params.push(SqlValue::Text(email.as_str().into()));
+            let b = params.push(SqlValue::OptText(Some(email.folded())));
+            sets.push(format!("email = {a}, email_folded = {b}"));
+        }
+    }
+    if let Some(metadata) = &changes.metadata {
+        let p = params.push(SqlValue::Text(metadata.to_json_text()));
+        sets.push(format!("metadata = {p}"));
+    }
+    if let Some(active) = changes.active {
+        let p = params.push(SqlValue::Bool(active));
+        sets.push(format!("active = {p}"));
+    }
+    sets
+}
+
+// After the macros and helpers above, which it uses.
+mod recipes;
+
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> ApiResult<()> {
@@ -454,32 +489,7 @@ impl Store for SqlStore {
     ) -> ApiResult<Option<CustomerUser>> {
         let mut params = Params::default();
         let mut sets = vec![format!("updated_at = {}", params.push(SqlValue::Int(now)))];
-        match &changes.name {
-            Field::Absent => {}
-            Field::Null => sets.push("name = NULL, name_folded = NULL".into()),
-            Field::Set(name) => {
-                let a = params.push(SqlValue::Text(name.as_str().into()));
-                let b = params.push(SqlValue::Text(name.folded()));
-                sets.push(format!("name = {a}, name_folded = {b}"));
-            }
-        }
-        match &changes.email {
-            Field::Absent => {}
-            Field::Null => sets.push("email = NULL, email_folded = NULL".into()),
-            Field::Set(email) => {
-                let a = params.push(SqlValue::Text(email.as_str().into()));
-                let b = params.push(SqlValue::OptText(Some(email.folded())));
-                sets.push(format!("email = {a}, email_folded = {b}"));
-            }
-        }
-        if let Some(metadata) = &changes.metadata {
-            let p = params.push(SqlValue::Text(metadata.to_json_text()));
-            sets.push(format!("metadata = {p}"));
-        }
-        if let Some(active) = changes.active {
-            let p = params.push(SqlValue::Bool(active));
-            sets.push(format!("active = {p}"));
-        }
+        sets.extend(user_sets(changes, &mut params));
         let company = params.push(SqlValue::Text(company_id.into()));
         let id = params.push(SqlValue::Text(user_id.into()));
         let sql = format!(

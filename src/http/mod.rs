@@ -1,6 +1,7 @@
 //! The HTTP layer: thin handlers, one module per resource.
 
 mod agents;
+mod export;
 pub mod extract;
 mod ops;
 pub mod query;
@@ -26,6 +27,7 @@ fn api() -> Router<SharedState> {
         .route("/auth/verify-token", post(tokens::verify))
         .route("/customer-users", get(users::list))
         // Static segments win over `{id}` in axum's router, whatever the order.
+        .route("/customer-users/export", get(export::export))
         .route("/customer-users/stats", get(recipes::stats))
         .route(
             "/customer-users/by-external-id/{external_id}",

@@ -41,6 +41,7 @@ pub async fn health(State(state): State<SharedState>) -> Response {
         super::users::update,
         super::recipes::patch,
         super::recipes::upsert,
+        super::export::export,
         super::recipes::stats,
         super::agents::list,
         super::agents::get,

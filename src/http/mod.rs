@@ -1,6 +1,7 @@
 //! The HTTP layer: thin handlers, one module per resource.
 
 mod agents;
+mod bulk;
 mod export;
 pub mod extract;
 mod ops;
@@ -29,6 +30,7 @@ fn api() -> Router<SharedState> {
         // Static segments win over `{id}` in axum's router, whatever the order.
         .route("/customer-users/export", get(export::export))
         .route("/customer-users/stats", get(recipes::stats))
+        .route("/customer-users/bulk", post(bulk::bulk))
         .route(
             "/customer-users/by-external-id/{external_id}",
             put(recipes::upsert),

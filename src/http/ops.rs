@@ -43,6 +43,7 @@ pub async fn health(State(state): State<SharedState>) -> Response {
         super::recipes::upsert,
         super::export::export,
         super::recipes::stats,
+        super::bulk::bulk,
         super::agents::list,
         super::agents::get,
     ),

@@ -3,6 +3,8 @@
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(postgres_tests)");
     println!("cargo:rerun-if-env-changed=PERFORMCHAT_TEST_POSTGRES_URL");
+    // New migration files must rebuild the binary that embeds them.
+    println!("cargo:rerun-if-changed=migrations");
     if std::env::var("PERFORMCHAT_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
         println!("cargo:rustc-cfg=postgres_tests");
     }

@@ -24,4 +24,11 @@ backend_tests! {
         assert_eq!(health.status(), 200);
         served.shutdown().await.unwrap();
     }
+
+    async fn health_is_503_when_the_database_is_gone(app) {
+        app.call(axum::http::Method::GET, "/health", None).await.assert_ok();
+        app.store.close().await;
+        let r = app.call(axum::http::Method::GET, "/health", None).await;
+        r.assert_error(503);
+    }
 }

@@ -40,7 +40,10 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_by_company ON api_keys (company_id, created_at, id);
 
+-- SQLite only: `seq` is a stable integer key for the name-search index
+-- (0002), which VACUUM cannot renumber as it may an implicit rowid.
 CREATE TABLE customer_users (
+    seq           INTEGER PRIMARY KEY,
     company_id    TEXT NOT NULL REFERENCES companies (id),
     id            TEXT NOT NULL,
     external_id   TEXT NOT NULL,
@@ -54,7 +57,7 @@ CREATE TABLE customer_users (
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL,
     last_seen_at  BIGINT,
-    PRIMARY KEY (company_id, id),
+    UNIQUE (company_id, id),
     UNIQUE (company_id, external_id)
 );
 CREATE INDEX customer_users_by_creation ON customer_users (company_id, created_at, id);

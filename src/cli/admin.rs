@@ -10,6 +10,17 @@ use crate::domain::{
 };
 use crate::store::{PageRequest, Store};
 
+#[derive(clap::Args, Debug)]
+pub struct QuickstartArgs {
+    #[arg(long, default_value = "My Company")]
+    company: String,
+    #[arg(long, default_value = "Support Agent")]
+    agent: String,
+    /// The server's address, used in the printed example request.
+    #[arg(long, env = "PERFORMCHAT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum CompanyCommand {
     /// Create a company.
@@ -349,4 +360,47 @@ pub async fn create_api_key(
     };
     store.create_api_key(&key).await?;
     Ok((key, secret))
+}
+
+pub async fn quickstart(
+    store: &dyn Store,
+    args: &QuickstartArgs,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let now = now_ms();
+    let company = store.create_company(&args.company, now).await?;
+    let agent = store
+        .create_agent(
+            &company.id,
+            &args.agent,
+            Some("You are a helpful assistant."),
+            true,
+            now,
+        )
+        .await?;
+    let (key, secret) = create_api_key(
+        store,
+        &company.id,
+        "Quickstart key",
+        Environment::Development,
+        Permissions::all(),
+        None,
+    )
+    .await?;
+    let body = json!({ "userId": "user_123", "agentId": agent.id });
+    let curl = format!(
+        "curl -s -u {}:{secret} -H 'Content-Type: application/json' -d '{body}' http://{}/rest/v1/auth/token",
+        key.id, args.listen
+    );
+    print(
+        as_json,
+        json!({ "companyId": company.id, "agentId": agent.id, "keyId": key.id, "keySecret": secret, "curl": curl }),
+        || {
+            format!(
+                "company  {}\nagent    {}\nkey id   {}\nsecret   {secret}   (shown only this once)\n\nTry it:\n{curl}",
+                company.id, agent.id, key.id
+            )
+        },
+    );
+    Ok(())
 }

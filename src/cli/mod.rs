@@ -51,6 +51,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
+    /// Create a company, an agent and an API key in one go, and print a
+    /// ready-to-run token request.
+    Quickstart(admin::QuickstartArgs),
     /// Manage companies (tenants).
     #[command(subcommand)]
     Company(admin::CompanyCommand),
@@ -122,6 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = connect(&cli).await?;
     match &cli.command {
         Command::Serve(args) => serve(store, args).await,
+        Command::Quickstart(args) => admin::quickstart(&store, args, cli.json).await,
         Command::Company(cmd) => admin::company(&store, cmd, cli.json).await,
         Command::Agent(cmd) => admin::agent(&store, cmd, cli.json).await,
         Command::ApiKey(cmd) => admin::api_key(&store, cmd, cli.json).await,

@@ -91,7 +91,10 @@ impl Email {
 /// A name filter turned into a `LIKE` pattern over the folded name, with `%`,
 /// `_` and `\` in the user's text escaped so they only match themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameQuery(String);
+pub struct NameQuery {
+    folded: String,
+    pattern: String,
+}
 
 impl NameQuery {
     pub fn parse(value: &str) -> Result<Self, String> {
@@ -99,21 +102,30 @@ impl NameQuery {
             return Err("name filter must not be empty".into());
         }
         check_length("name", value, 1, Name::MAX)?;
+        let folded = fold(value);
         let mut pattern = String::with_capacity(value.len() + 2);
         pattern.push('%');
-        for c in fold(value).chars() {
+        for c in folded.chars() {
             if matches!(c, '%' | '_' | '\\') {
                 pattern.push('\\');
             }
             pattern.push(c);
         }
         pattern.push('%');
-        Ok(NameQuery(pattern))
+        Ok(NameQuery { folded, pattern })
     }
 
     /// The pattern for `LIKE ... ESCAPE '\'`.
     pub fn like_pattern(&self) -> &str {
-        &self.0
+        &self.pattern
+    }
+
+    /// The search as one quoted FTS5 phrase, which a trigram index answers as
+    /// a substring match; `None` below three characters, the shortest
+    /// substring a trigram index can look up.
+    pub fn trigram_phrase(&self) -> Option<String> {
+        (self.folded.chars().count() >= 3)
+            .then(|| format!("\"{}\"", self.folded.replace('"', "\"\"")))
     }
 }
 
@@ -128,6 +140,14 @@ mod tests {
             "%100\\%\\_a\\\\%"
         );
         assert!(NameQuery::parse("").is_err());
+        assert_eq!(NameQuery::parse("Jo").unwrap().trigram_phrase(), None);
+        assert_eq!(
+            NameQuery::parse("Say \"Hi\"")
+                .unwrap()
+                .trigram_phrase()
+                .unwrap(),
+            "\"say \"\"hi\"\"\""
+        );
     }
 
     #[test]

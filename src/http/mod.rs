@@ -1,15 +1,18 @@
 //! The HTTP layer: thin handlers, one module per resource.
 
 mod agents;
+mod bulk;
+mod export;
 pub mod extract;
 mod ops;
 pub mod query;
+mod recipes;
 mod tokens;
 mod users;
 pub mod views;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -24,7 +27,18 @@ fn api() -> Router<SharedState> {
         .route("/auth/invalidate-token", post(tokens::invalidate))
         .route("/auth/verify-token", post(tokens::verify))
         .route("/customer-users", get(users::list))
-        .route("/customer-users/{id}", get(users::get).put(users::update))
+        // Static segments win over `{id}` in axum's router, whatever the order.
+        .route("/customer-users/export", get(export::export))
+        .route("/customer-users/stats", get(recipes::stats))
+        .route("/customer-users/bulk", post(bulk::bulk))
+        .route(
+            "/customer-users/by-external-id/{external_id}",
+            put(recipes::upsert),
+        )
+        .route(
+            "/customer-users/{id}",
+            get(users::get).put(users::update).patch(recipes::patch),
+        )
         .route("/agents", get(agents::list))
         .route("/agents/{id}", get(agents::get))
         .route("/openapi.json", get(ops::openapi_json))

@@ -3,7 +3,7 @@
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Call, Endpoint, PathId};
@@ -11,7 +11,7 @@ use super::query::QueryParams;
 use super::views::{ErrorBody, Pagination, UserList, UserView};
 use crate::app::SharedState;
 use crate::domain::{
-    fold, now_ms, Email, Field, Metadata, Name, NameQuery, Permission, UserChanges,
+    fold, json_type, now_ms, Email, Field, Metadata, Name, NameQuery, Permission, UserChanges,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::UserFilter;
@@ -70,7 +70,10 @@ fn not_null<T>(name: &str, field: Field<T>) -> Result<Option<T>, ApiError> {
 }
 
 /// Builds the filter from the body, falling back to the query string per filter.
-fn user_filter(body: UserFilterBody, query: &QueryParams) -> Result<UserFilter, ApiError> {
+pub(super) fn user_filter(
+    body: UserFilterBody,
+    query: &QueryParams,
+) -> Result<UserFilter, ApiError> {
     let text = |name: &str, from_body: Field<String>| -> Result<Option<String>, ApiError> {
         let value = not_null(name, from_body)?.or_else(|| query.get(name).map(str::to_owned));
         match value {
@@ -184,33 +187,69 @@ impl Endpoint for UpdateUserBody {
 
 impl UpdateUserBody {
     pub fn into_changes(self) -> Result<UserChanges, ApiError> {
+        let (mut changes, metadata) = self.into_parts()?;
+        if let Some(v) = metadata {
+            changes.metadata = Some(Metadata::parse(v).map_err(ApiError::BadRequest)?);
+        }
+        Ok(changes)
+    }
+
+    /// For PATCH: the same fields, but `metadata` is a merge patch (an
+    /// object); the limits apply to the merge result, checked by the store.
+    pub fn into_merge(self) -> Result<(UserChanges, Option<Map<String, Value>>), ApiError> {
+        let (changes, metadata) = self.into_parts()?;
+        let patch = match metadata {
+            None => None,
+            Some(Value::Object(map)) => Some(map),
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "metadata must be a JSON object, got {}",
+                    json_type(&other)
+                )))
+            }
+        };
+        Ok((changes, patch))
+    }
+
+    /// The changes without metadata, and the metadata value as sent.
+    fn into_parts(self) -> Result<(UserChanges, Option<Value>), ApiError> {
         if !self.external_id.is_absent() {
             return Err(ApiError::bad_request("external_id cannot be changed"));
         }
-        let bad = ApiError::BadRequest;
-        Ok(UserChanges {
-            name: self.name.try_map(Name::parse).map_err(bad)?,
-            email: self.email.try_map(Email::parse).map_err(bad)?,
-            metadata: match self.metadata {
-                Field::Absent => None,
-                Field::Null => {
-                    return Err(ApiError::bad_request(
-                        "metadata must be a JSON object, not null",
-                    ))
-                }
-                Field::Set(v) => Some(Metadata::parse(v).map_err(bad)?),
-            },
-            active: match self.active {
-                Field::Absent => None,
-                Field::Null => {
-                    return Err(ApiError::bad_request(
-                        "active must be true or false, not null",
-                    ))
-                }
-                Field::Set(v) => Some(v),
-            },
-        })
+        let metadata = match self.metadata {
+            Field::Absent => None,
+            Field::Null => {
+                return Err(ApiError::bad_request(
+                    "metadata must be a JSON object, not null",
+                ))
+            }
+            Field::Set(v) => Some(v),
+        };
+        Ok((user_changes(self.name, self.email, self.active)?, metadata))
     }
+}
+
+/// Validates the plain fields of an update (PUT, PATCH and bulk items).
+pub(super) fn user_changes(
+    name: Field<String>,
+    email: Field<String>,
+    active: Field<bool>,
+) -> Result<UserChanges, ApiError> {
+    let bad = ApiError::BadRequest;
+    Ok(UserChanges {
+        name: name.try_map(Name::parse).map_err(bad)?,
+        email: email.try_map(Email::parse).map_err(bad)?,
+        metadata: None,
+        active: match active {
+            Field::Absent => None,
+            Field::Null => {
+                return Err(ApiError::bad_request(
+                    "active must be true or false, not null",
+                ))
+            }
+            Field::Set(v) => Some(v),
+        },
+    })
 }
 
 #[utoipa::path(put, path = "/rest/v1/customer-users/{id}", tag = "customer-users",

@@ -54,6 +54,12 @@ macro_rules! on_pool {
 }
 pub(super) use on_pool;
 
+/// SQLite's name search: candidates from the trigram index (migration 0002);
+/// the shared `LIKE` then confirms each. PostgreSQL needs no extra condition:
+/// its planner uses a trigram index for the `LIKE` itself.
+pub(super) const SQLITE_NAME_SEARCH: &str =
+    "seq IN (SELECT rowid FROM customer_users_name_search WHERE customer_users_name_search MATCH $phrase)";
+
 pub struct ConnectOptions {
     /// Connections in the (read) pool; SQLite's writer pool always has one.
     pub pool_size: u32,

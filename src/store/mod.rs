@@ -8,6 +8,7 @@
 //! company is known) and the operator's company listing.
 
 mod dialect;
+mod recipes;
 mod rows;
 mod sql;
 
@@ -17,6 +18,7 @@ use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, NameQuery, UserC
 use crate::error::ApiResult;
 
 pub use dialect::{Backend, ConnectOptions};
+pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
 
 /// One page of a listing: `page` is 1-based.
@@ -54,7 +56,8 @@ pub enum TokenUser {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// The recipes' operations (spec 4.4, 4.5) live in their own trait, [`UserRecipes`].
+pub trait Store: UserRecipes + Send + Sync + 'static {
     /// Answers when the database does (for `/health`).
     async fn ping(&self) -> ApiResult<()>;
 

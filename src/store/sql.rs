@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::dialect::{connect, on_pool, Backend, ConnectOptions, Pools};
+use super::dialect::{self, connect, on_pool, Backend, ConnectOptions, Pools};
 use super::rows::{
     AgentRow, CompanyRow, KeyRow, UserRow, AGENT_COLUMNS, COMPANY_COLUMNS, KEY_COLUMNS,
     USER_COLUMNS,
@@ -78,11 +78,42 @@ macro_rules! bind_params {
     }};
 }
 
-fn user_where(company_id: &str, filter: &UserFilter, params: &mut Params) -> String {
+/// Above this many matches a name search pages by walking the company's users
+/// in list order (a page fills within a few thousand rows); at or below it,
+/// SQLite answers from the trigram index and sorts the few matches.
+const DENSE_NAME_MATCHES: i64 = 2000;
+
+/// The WHERE clause of a user listing. With `via_trigram`, a name filter of
+/// three or more characters is looked up in SQLite's trigram index.
+fn user_where(
+    company_id: &str,
+    filter: &UserFilter,
+    params: &mut Params,
+    via_trigram: bool,
+) -> String {
+    let phrase = filter
+        .name
+        .as_ref()
+        .and_then(|n| n.trigram_phrase())
+        .filter(|_| via_trigram);
+    // The unary `+` stops SQLite from preferring the company index to the
+    // trigram lookup, which would check every user of the company.
+    let company_column = if phrase.is_some() {
+        "+company_id"
+    } else {
+        "company_id"
+    };
     let mut sql = format!(
-        "company_id = {}",
+        "{company_column} = {}",
         params.push(SqlValue::Text(company_id.into()))
     );
+    if let Some(phrase) = phrase {
+        let p = params.push(SqlValue::Text(phrase));
+        sql += &format!(
+            " AND {}",
+            dialect::SQLITE_NAME_SEARCH.replace("$phrase", &p)
+        );
+    }
     if let Some(name) = &filter.name {
         let p = params.push(SqlValue::Text(name.like_pattern().into()));
         sql += &format!(" AND name_folded LIKE {p} ESCAPE '\\'");
@@ -101,6 +132,41 @@ fn user_where(company_id: &str, filter: &UserFilter, params: &mut Params) -> Str
     }
     sql
 }
+
+/// `SET` clauses for the fields `changes` gives (not `updated_at`).
+fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
+    let mut sets = Vec::new();
+    match &changes.name {
+        Field::Absent => {}
+        Field::Null => sets.push("name = NULL, name_folded = NULL".into()),
+        Field::Set(name) => {
+            let a = params.push(SqlValue::Text(name.as_str().into()));
+            let b = params.push(SqlValue::Text(name.folded()));
+            sets.push(format!("name = {a}, name_folded = {b}"));
+        }
+    }
+    match &changes.email {
+        Field::Absent => {}
+        Field::Null => sets.push("email = NULL, email_folded = NULL".into()),
+        Field::Set(email) => {
+            let a = params.push(SqlValue::Text(email.as_str().into()));
+            let b = params.push(SqlValue::OptText(Some(email.folded())));
+            sets.push(format!("email = {a}, email_folded = {b}"));
+        }
+    }
+    if let Some(metadata) = &changes.metadata {
+        let p = params.push(SqlValue::Text(metadata.to_json_text()));
+        sets.push(format!("metadata = {p}"));
+    }
+    if let Some(active) = changes.active {
+        let p = params.push(SqlValue::Bool(active));
+        sets.push(format!("active = {p}"));
+    }
+    sets
+}
+
+// After the macros and helpers above, which it uses.
+mod recipes;
 
 #[async_trait]
 impl Store for SqlStore {
@@ -366,28 +432,41 @@ impl Store for SqlStore {
         filter: &UserFilter,
         page: PageRequest,
     ) -> ApiResult<(Vec<CustomerUser>, i64)> {
+        let sqlite = self.backend == Backend::Sqlite;
         let mut count_params = Params::default();
         let count_sql = format!(
             "SELECT COUNT(*) FROM customer_users WHERE {}",
-            user_where(company_id, filter, &mut count_params)
+            user_where(company_id, filter, &mut count_params, sqlite)
         );
+        let total: i64 = on_pool!(&self.pools, read, |p| bind_params!(
+            sqlx::query_scalar(&count_sql),
+            count_params
+        )
+        .fetch_one(p)
+        .await)?;
+        if page.offset() >= total {
+            return Ok((Vec::new(), total));
+        }
         let mut params = Params::default();
-        let where_sql = user_where(company_id, filter, &mut params);
+        let where_sql = user_where(
+            company_id,
+            filter,
+            &mut params,
+            sqlite && total <= DENSE_NAME_MATCHES,
+        );
         let limit = params.push(SqlValue::Int(i64::from(page.limit)));
         let offset = params.push(SqlValue::Int(page.offset()));
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM customer_users WHERE {where_sql} \
              ORDER BY created_at, id LIMIT {limit} OFFSET {offset}"
         );
-        on_pool!(&self.pools, read, |p| {
-            let rows: Vec<UserRow> = bind_params!(sqlx::query_as(&sql), params)
-                .fetch_all(p)
-                .await?;
-            let total: i64 = bind_params!(sqlx::query_scalar(&count_sql), count_params)
-                .fetch_one(p)
-                .await?;
-            Ok((rows.into_iter().map(Into::into).collect(), total))
-        })
+        let rows: Vec<UserRow> = on_pool!(&self.pools, read, |p| bind_params!(
+            sqlx::query_as(&sql),
+            params
+        )
+        .fetch_all(p)
+        .await)?;
+        Ok((rows.into_iter().map(Into::into).collect(), total))
     }
 
     async fn get_user(&self, company_id: &str, user_id: &str) -> ApiResult<Option<CustomerUser>> {
@@ -410,32 +489,7 @@ impl Store for SqlStore {
     ) -> ApiResult<Option<CustomerUser>> {
         let mut params = Params::default();
         let mut sets = vec![format!("updated_at = {}", params.push(SqlValue::Int(now)))];
-        match &changes.name {
-            Field::Absent => {}
-            Field::Null => sets.push("name = NULL, name_folded = NULL".into()),
-            Field::Set(name) => {
-                let a = params.push(SqlValue::Text(name.as_str().into()));
-                let b = params.push(SqlValue::Text(name.folded()));
-                sets.push(format!("name = {a}, name_folded = {b}"));
-            }
-        }
-        match &changes.email {
-            Field::Absent => {}
-            Field::Null => sets.push("email = NULL, email_folded = NULL".into()),
-            Field::Set(email) => {
-                let a = params.push(SqlValue::Text(email.as_str().into()));
-                let b = params.push(SqlValue::OptText(Some(email.folded())));
-                sets.push(format!("email = {a}, email_folded = {b}"));
-            }
-        }
-        if let Some(metadata) = &changes.metadata {
-            let p = params.push(SqlValue::Text(metadata.to_json_text()));
-            sets.push(format!("metadata = {p}"));
-        }
-        if let Some(active) = changes.active {
-            let p = params.push(SqlValue::Bool(active));
-            sets.push(format!("active = {p}"));
-        }
+        sets.extend(user_sets(changes, &mut params));
         let company = params.push(SqlValue::Text(company_id.into()));
         let id = params.push(SqlValue::Text(user_id.into()));
         let sql = format!(

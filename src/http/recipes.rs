@@ -1,0 +1,118 @@
+//! Server-side versions of the seed's client recipes (spec 4.4, 4.5): merge
+//! by PATCH, upsert by external id, activity stats. Export and bulk update
+//! have their own modules.
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::extract::{Call, PathId};
+use super::query::QueryParams;
+use super::users::{UpdateUserBody, UsersRead};
+use super::views::{ErrorBody, UserView};
+use crate::app::SharedState;
+use crate::domain::{now_ms, ExternalId};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{MergeOutcome, UserKey};
+
+/// The message of a merge whose result breaks the metadata limits.
+pub(super) fn merge_refused(reason: &str) -> String {
+    format!("{reason} (after merging the patch into the stored metadata)")
+}
+
+/// Like PUT, but `metadata` is an RFC 7396 JSON Merge Patch onto the stored
+/// object (`null` removes a key), applied atomically: concurrent merges of
+/// different keys all survive.
+#[utoipa::path(patch, path = "/rest/v1/customer-users/{id}", tag = "customer-users",
+    params(("id" = String, Path, description = "Customer user id (cu_…)")),
+    request_body = UpdateUserBody,
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn patch(
+    State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
+    PathId(id): PathId,
+    call: Call<UpdateUserBody>,
+) -> ApiResult<Json<UserView>> {
+    QueryParams::parse(raw.as_deref(), &[])?;
+    let (changes, patch) = call.body.into_merge()?;
+    let outcome = state
+        .store
+        .merge_user(
+            &call.key.company_id,
+            UserKey::Id(&id),
+            &changes,
+            patch.as_ref(),
+            now_ms(),
+        )
+        .await?;
+    match outcome {
+        MergeOutcome::Updated(user) => Ok(Json((*user).into())),
+        MergeOutcome::NotFound => Err(ApiError::NotFound("Customer user not found")),
+        MergeOutcome::Invalid(reason) => Err(ApiError::BadRequest(merge_refused(&reason))),
+    }
+}
+
+/// Create-or-update by the caller's own id, body as PUT (metadata replaces).
+/// 201 when the user was created, 200 when it existed.
+#[utoipa::path(put, path = "/rest/v1/customer-users/by-external-id/{external_id}", tag = "customer-users",
+    params(("external_id" = String, Path, description = "The caller's id for the user (the token's userId), 1–255 characters")),
+    request_body = UpdateUserBody,
+    responses((status = 200, description = "Updated", body = UserView), (status = 201, description = "Created", body = UserView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn upsert(
+    State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
+    PathId(external_id): PathId,
+    call: Call<UpdateUserBody>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    QueryParams::parse(raw.as_deref(), &[])?;
+    let external_id =
+        ExternalId::parse("external_id", external_id).map_err(ApiError::BadRequest)?;
+    let changes = call.body.into_changes()?;
+    let (user, created) = state
+        .store
+        .upsert_user(
+            &call.key.company_id,
+            external_id.as_str(),
+            &changes,
+            now_ms(),
+        )
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(user.into())))
+}
+
+/// Users whose `last_seen_at` falls within 24 hours / 7 days of now.
+#[derive(Serialize, ToSchema)]
+pub struct StatsView {
+    pub total: i64,
+    pub active: i64,
+    pub last_day: i64,
+    pub last_week: i64,
+}
+
+#[utoipa::path(get, path = "/rest/v1/customer-users/stats", tag = "customer-users",
+    responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn stats(
+    State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
+    call: Call<UsersRead>,
+) -> ApiResult<Json<StatsView>> {
+    QueryParams::parse(raw.as_deref(), &[])?;
+    let s = state
+        .store
+        .user_stats(&call.key.company_id, now_ms())
+        .await?;
+    Ok(Json(StatsView {
+        total: s.total,
+        active: s.active,
+        last_day: s.last_day,
+        last_week: s.last_week,
+    }))
+}

@@ -1,0 +1,79 @@
+//! Store operations behind the server-side recipes (spec 4.4, 4.5): merge,
+//! upsert by external id, export in keyset batches, and activity stats.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::UserFilter;
+use crate::domain::{CustomerUser, UserChanges};
+use crate::error::ApiResult;
+
+/// How a customer user is named by the caller.
+#[derive(Debug, Clone, Copy)]
+pub enum UserKey<'a> {
+    Id(&'a str),
+    ExternalId(&'a str),
+}
+
+/// What a merge found.
+#[derive(Debug)]
+pub enum MergeOutcome {
+    Updated(Box<CustomerUser>),
+    NotFound,
+    /// The merged metadata would break the limits; nothing was written.
+    Invalid(String),
+}
+
+/// Counts for `GET /customer-users/stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserStats {
+    pub total: i64,
+    pub active: i64,
+    pub last_day: i64,
+    pub last_week: i64,
+}
+
+#[async_trait]
+pub trait UserRecipes: Send + Sync {
+    /// Applies `changes` and, when given, `metadata_patch` as an RFC 7396
+    /// merge onto the stored metadata, without losing concurrent merges.
+    /// `changes.metadata` is ignored when a patch is given.
+    async fn merge_user(
+        &self,
+        company_id: &str,
+        key: UserKey<'_>,
+        changes: &UserChanges,
+        metadata_patch: Option<&Map<String, Value>>,
+        now: i64,
+    ) -> ApiResult<MergeOutcome>;
+
+    /// Creates the user with `changes` or, if the external id exists, applies
+    /// them (metadata replaces). Returns the user and whether it was created.
+    async fn upsert_user(
+        &self,
+        company_id: &str,
+        external_id: &str,
+        changes: &UserChanges,
+        now: i64,
+    ) -> ApiResult<(CustomerUser, bool)>;
+
+    /// Creates the user unless the external id exists (then `None`).
+    async fn insert_user(
+        &self,
+        company_id: &str,
+        external_id: &str,
+        changes: &UserChanges,
+        now: i64,
+    ) -> ApiResult<Option<CustomerUser>>;
+
+    /// Up to `limit` users after `after` (`created_at`, `id`) in list order.
+    async fn export_users(
+        &self,
+        company_id: &str,
+        filter: &UserFilter,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> ApiResult<Vec<CustomerUser>>;
+
+    async fn user_stats(&self, company_id: &str, now: i64) -> ApiResult<UserStats>;
+}

@@ -33,7 +33,6 @@ fn args(list: &[&str]) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the endpoints of the recipes branch"]
 async fn export_stats_bulk_and_merge() {
     let app = TestApp::new(Backend::Sqlite).await;
     let t = app.tenant("Acme").await;

@@ -33,7 +33,6 @@ async fn find_by_email_and_external_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the endpoints of the recipes branch"]
 async fn patch_merges_metadata() {
     let server = Server::start().await;
     let client = server.client();
@@ -61,7 +60,6 @@ async fn patch_merges_metadata() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the endpoints of the recipes branch"]
 async fn sync_user_creates_then_updates() {
     let server = Server::start().await;
     let client = server.client();
@@ -87,7 +85,6 @@ async fn sync_user_creates_then_updates() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the endpoints of the recipes branch"]
 async fn export_streams_every_user_in_list_order() {
     let server = Server::start().await;
     let client = server.client();
@@ -121,7 +118,6 @@ async fn export_streams_every_user_in_list_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the endpoints of the recipes branch"]
 async fn csv_round_trips_commas_quotes_and_newlines() {
     let server = Server::start().await;
     let client = server.client();
@@ -184,7 +180,6 @@ async fn csv_round_trips_commas_quotes_and_newlines() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the endpoints of the recipes branch"]
 async fn stats_count_on_the_server() {
     let server = Server::start().await;
     let client = server.client();
@@ -203,7 +198,6 @@ async fn stats_count_on_the_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the endpoints of the recipes branch"]
 async fn bulk_updates_report_per_item() {
     let server = Server::start().await;
     let client = server.client();
@@ -235,7 +229,6 @@ async fn bulk_updates_report_per_item() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the endpoints of the recipes branch"]
 async fn bulk_merge_keeps_other_keys_and_batches_by_1000() {
     let server = Server::start().await;
     let client = server.client();

@@ -18,10 +18,6 @@ struct Cli {
 impl Cli {
     /// Runs the binary off the async runtime, so the served app keeps answering.
     async fn run(&self, args: &[&str]) -> Output {
-        self.run_with(args, None).await
-    }
-
-    async fn run_with(&self, args: &[&str], stdin_file: Option<std::path::PathBuf>) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_performchat"));
         cmd.args(args)
             .env("PERFORMCHAT_URL", &self.url)
@@ -29,9 +25,6 @@ impl Cli {
             .env("PERFORMCHAT_KEY_SECRET", &self.key.1)
             // Must never be opened by these commands.
             .env("PERFORMCHAT_DATABASE_URL", "sqlite:///nonexistent/dir/x.db");
-        if let Some(path) = stdin_file {
-            cmd.stdin(std::fs::File::open(path).unwrap());
-        }
         tokio::task::spawn_blocking(move || cmd.output().expect("run performchat"))
             .await
             .unwrap()

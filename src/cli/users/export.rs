@@ -48,7 +48,8 @@ pub async fn run(client: &Client, args: &ExportArgs) -> anyhow::Result<()> {
         None => (Box::new(BufWriter::new(std::io::stdout())), None),
     };
     let mut rows = RowCounter::new(args.format);
-    let mut progress = Progress::new();
+    // On a terminal showing the export itself, a progress line would garble it.
+    let mut progress = Progress::new(args.output.is_some() || !std::io::stdout().is_terminal());
     let result: anyhow::Result<()> = async {
         while let Some(chunk) = body.try_next().await? {
             out.write_all(&chunk).context("writing the export")?;
@@ -122,9 +123,9 @@ struct Progress {
 }
 
 impl Progress {
-    fn new() -> Self {
+    fn new(wanted: bool) -> Self {
         Progress {
-            enabled: std::io::stderr().is_terminal(),
+            enabled: wanted && std::io::stderr().is_terminal(),
             last: None,
         }
     }

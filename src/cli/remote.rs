@@ -6,6 +6,7 @@ use performchat_client::{Client, CustomerUser};
 
 /// The server and key, from flags or the environment.
 #[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Server and API key")]
 pub struct ApiArgs {
     /// Base URL of the server.
     #[arg(

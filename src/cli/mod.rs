@@ -3,6 +3,9 @@
 
 pub mod admin;
 pub mod migrate;
+pub mod remote;
+pub mod token;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +68,10 @@ pub enum Command {
     /// into an empty database (SQLite <-> PostgreSQL); ignores --database-url.
     #[command(name = "migrate-store")]
     MigrateStore(migrate::MigrateStoreArgs),
+    /// Customer users, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
+    Users(users::UsersArgs),
+    /// Chat tokens, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
+    Token(token::TokenArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -118,19 +125,19 @@ fn redact(url: &str) -> String {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    // Names both of its databases itself: opening --database-url (by default
-    // a local SQLite file) would create a stray file.
-    if let Command::MigrateStore(args) = &cli.command {
-        return migrate::run(args, cli.db_pool_size, cli.json).await;
-    }
-    let store = connect(&cli).await?;
+    let json = cli.json;
     match &cli.command {
-        Command::Serve(args) => serve(store, args).await,
-        Command::Quickstart(args) => admin::quickstart(&store, args, cli.json).await,
-        Command::Company(cmd) => admin::company(&store, cmd, cli.json).await,
-        Command::Agent(cmd) => admin::agent(&store, cmd, cli.json).await,
-        Command::ApiKey(cmd) => admin::api_key(&store, cmd, cli.json).await,
-        Command::MigrateStore(args) => migrate::run(args, cli.db_pool_size, cli.json).await,
+        // These name their own databases or talk to a server over HTTP:
+        // opening --database-url (by default a local SQLite file) would
+        // create a stray file.
+        Command::MigrateStore(args) => migrate::run(args, cli.db_pool_size, json).await,
+        Command::Users(args) => users::run(args, json).await,
+        Command::Token(args) => token::run(args, json).await,
+        Command::Serve(args) => serve(connect(&cli).await?, args).await,
+        Command::Quickstart(args) => admin::quickstart(&connect(&cli).await?, args, json).await,
+        Command::Company(cmd) => admin::company(&connect(&cli).await?, cmd, json).await,
+        Command::Agent(cmd) => admin::agent(&connect(&cli).await?, cmd, json).await,
+        Command::ApiKey(cmd) => admin::api_key(&connect(&cli).await?, cmd, json).await,
     }
 }
 

@@ -1,0 +1,91 @@
+//! Async client for the PerformChat-compatible HTTP API served by
+//! `performchat` (see `shared/spec/API.md` for the contract).
+//!
+//! ```no_run
+//! use performchat_client::{Client, UserUpdate};
+//!
+//! # async fn run() -> performchat_client::Result<()> {
+//! // PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET
+//! let client = Client::from_env()?;
+//! if let Some(user) = client.find_by_email("user@example.com").await? {
+//!     let plan = serde_json::json!({ "plan": "premium" });
+//!     client
+//!         .patch_user(&user.id, &UserUpdate::new().metadata(plan.as_object().unwrap().clone()))
+//!         .await?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Endpoints
+//!
+//! | endpoint | method |
+//! | --- | --- |
+//! | `POST /auth/token` | [`Client::issue_token`] |
+//! | `POST /auth/invalidate-token` | [`Client::invalidate_tokens`] |
+//! | `POST /auth/verify-token` | [`Client::verify_token`] |
+//! | `GET /customer-users` | [`Client::list_users`] |
+//! | `GET /customer-users/:id` | [`Client::get_user`] |
+//! | `PUT /customer-users/:id` | [`Client::update_user`] |
+//! | `PATCH /customer-users/:id` | [`Client::patch_user`] |
+//! | `PUT /customer-users/by-external-id/:external_id` | [`Client::upsert_user`] |
+//! | `GET /customer-users/export` | [`Client::export_users`] (NDJSON, decoded), [`Client::export_users_csv`], [`Client::export_bytes`] |
+//! | `GET /customer-users/stats` | [`Client::user_stats`] |
+//! | `POST /customer-users/bulk` | [`Client::bulk_update`] |
+//! | `GET /agents` | [`Client::list_agents`] |
+//! | `GET /agents/:id` | [`Client::get_agent`] |
+//! | `GET /health` | [`Client::health`] |
+//!
+//! Conversations and messages (spec section 6) are not covered: the server
+//! does not serve them yet.
+//!
+//! # The docs' recipes
+//!
+//! The public docs' customer-users examples build these from `list` and
+//! `update`; here each is one HTTP call (per 1000 users for the bulk one).
+//!
+//! | recipe | docs' calls | method | calls |
+//! | --- | --- | --- | --- |
+//! | `findByEmail` | 1 | [`Client::find_by_email`] | 1 |
+//! | `findByExternalId` | 1 | [`Client::find_by_external_id`] | 1 |
+//! | `syncUser` | 2 (and cannot create) | [`Client::sync_user`] | 1 |
+//! | `exportAllUsers` | 1 per 100 users | [`Client::export_all_users`] (a stream) | 1 |
+//! | `exportToCSV` | 1 per 100 users | [`Client::export_to_csv`], [`Client::export_users_csv`] | 1 |
+//! | `getUserActivityStats` | 1 per 100 users | [`Client::activity_stats`] | 1 |
+//! | `bulkUpdatePlan` | 2 per user | [`Client::bulk_update_plan`], [`Client::bulk_merge_metadata`] | 1 per 1000 users |
+//!
+//! # Errors
+//!
+//! Every method returns [`Error`], which tells apart not-found, unauthorized,
+//! rate-limited (with the `Retry-After` delay), validation (with the server's
+//! message naming the field), other server errors, transport failures and
+//! answers that do not match the API. No server answer, however odd, makes
+//! the client panic.
+//!
+//! # Credentials
+//!
+//! The API key travels as HTTP Basic auth on every request, never in a body
+//! or URL, and [`Client`]'s `Debug` output leaves the secret out.
+
+mod agents;
+mod auth;
+mod client;
+mod error;
+mod export;
+mod recipes;
+mod types;
+mod users;
+
+pub use client::{Client, ENV_KEY_ID, ENV_KEY_SECRET, ENV_URL};
+pub use error::{Error, Result};
+pub use export::{ByteStream, UserStream};
+pub use types::{
+    Agent, AgentBrief, ApiKeyInfo, BulkResult, BulkUpdate, CustomerUser, ExportFormat, Health,
+    Invalidated, IssuedToken, Metadata, Page, Pagination, TokenRequest, TokenUser, Upserted,
+    UserFilter, UserStats, UserUpdate, VerifiedToken,
+};
+pub use users::BULK_MAX;
+
+/// `docs/CLIENT.md`, compiled as doc tests so its examples cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/CLIENT.md")]
+pub struct ClientGuide;

@@ -1,0 +1,165 @@
+//! `users export`: the server's streamed export written to a file or stdout,
+//! with a row count on stderr while a person is watching.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::TryStreamExt;
+use performchat_client::{Client, ExportFormat};
+
+use super::FilterArgs;
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    /// RFC 4180, with a header line.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// File to write; stdout when left out. Written under a temporary name
+    /// and renamed when complete, so a failed export leaves no partial file.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+pub async fn run(client: &Client, args: &ExportArgs) -> anyhow::Result<()> {
+    let format = match args.format {
+        Format::Csv => ExportFormat::Csv,
+        Format::Ndjson => ExportFormat::Ndjson,
+    };
+    let mut body = client.export_bytes(&args.filter.filter(), format).await?;
+    let (mut out, partial): (Box<dyn Write>, Option<PathBuf>) = match &args.output {
+        Some(path) => {
+            let partial = partial_path(path);
+            let file = File::create(&partial)
+                .with_context(|| format!("cannot create {}", partial.display()))?;
+            (Box::new(BufWriter::new(file)), Some(partial))
+        }
+        None => (Box::new(BufWriter::new(std::io::stdout())), None),
+    };
+    let mut rows = RowCounter::new(args.format);
+    // On a terminal showing the export itself, a progress line would garble it.
+    let mut progress = Progress::new(args.output.is_some() || !std::io::stdout().is_terminal());
+    let result: anyhow::Result<()> = async {
+        while let Some(chunk) = body.try_next().await? {
+            out.write_all(&chunk).context("writing the export")?;
+            rows.feed(&chunk);
+            progress.show(rows.rows());
+        }
+        out.flush().context("writing the export")?;
+        Ok(())
+    }
+    .await;
+    progress.finish(rows.rows());
+    drop(out);
+    match (result, partial, &args.output) {
+        (Ok(()), Some(partial), Some(path)) => std::fs::rename(&partial, path)
+            .with_context(|| format!("cannot move the export to {}", path.display())),
+        (Err(e), Some(partial), _) => {
+            let _ = std::fs::remove_file(partial);
+            Err(e)
+        }
+        (result, _, _) => result,
+    }
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// Counts data rows in a CSV or NDJSON stream, chunk by chunk: a record ends
+/// at a newline outside quotes (CSV names may hold quoted line breaks).
+struct RowCounter {
+    csv: bool,
+    in_quotes: bool,
+    lines: u64,
+}
+
+impl RowCounter {
+    fn new(format: Format) -> Self {
+        RowCounter {
+            csv: matches!(format, Format::Csv),
+            in_quotes: false,
+            lines: 0,
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        for &b in chunk {
+            match b {
+                // A doubled quote toggles twice, so escapes need no special case.
+                b'"' if self.csv => self.in_quotes = !self.in_quotes,
+                b'\n' if !self.in_quotes => self.lines += 1,
+                _ => {}
+            }
+        }
+    }
+
+    fn rows(&self) -> u64 {
+        if self.csv {
+            self.lines.saturating_sub(1)
+        } else {
+            self.lines
+        }
+    }
+}
+
+/// One stderr line, rewritten in place, only when stderr is a terminal.
+struct Progress {
+    enabled: bool,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new(wanted: bool) -> Self {
+        Progress {
+            enabled: wanted && std::io::stderr().is_terminal(),
+            last: None,
+        }
+    }
+
+    fn show(&mut self, rows: u64) {
+        const EVERY: Duration = Duration::from_millis(200);
+        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < EVERY) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        eprint!("\rexported {rows} users");
+        let _ = std::io::stderr().flush();
+    }
+
+    fn finish(&self, rows: u64) {
+        if self.enabled {
+            eprintln!("\rexported {rows} users");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_ignore_quoted_line_breaks() {
+        let mut c = RowCounter::new(Format::Csv);
+        c.feed(b"id,name\r\n1,\"a\r\nb\"\r\n2,\"say \"\"hi");
+        assert_eq!(c.rows(), 1);
+        c.feed(b"\"\"\n\"\r\n");
+        assert_eq!(c.rows(), 2);
+        let mut n = RowCounter::new(Format::Ndjson);
+        n.feed(b"{\"name\":\"a\\\"\"}\n{}\n");
+        assert_eq!(n.rows(), 2);
+    }
+}

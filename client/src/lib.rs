@@ -89,3 +89,8 @@ pub use users::BULK_MAX;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/CLIENT.md")]
 pub struct ClientGuide;
+
+/// The project README's client example, compiled for the same reason.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct Readme;

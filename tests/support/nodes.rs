@@ -76,6 +76,11 @@ impl Node {
         panic!("no node became healthy on {database_url}");
     }
 
+    /// The server process's id (for reading its memory use).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// POSTs JSON; returns the status and the JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let res = self

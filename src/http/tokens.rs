@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use super::extract::{Call, Endpoint};
 use super::query::QueryParams;
 use super::views::{
-    ApiKeyBrief, ErrorBody, InvalidateResponse, TokenResponse, TokenUserView, VerifyResponse,
+    AgentBrief, ApiKeyBrief, ErrorBody, InvalidateResponse, TokenResponse, TokenUserView,
+    VerifyResponse,
 };
 use crate::app::SharedState;
 use crate::auth::{Claims, TokenError};
@@ -55,12 +56,12 @@ pub async fn issue(
     };
     let now = crate::domain::now_ms();
     let company_id = &call.key.company_id;
-    let (agent, user) = match state
+    let (agent_name, user) = match state
         .store
         .user_for_token(company_id, &req.agent_id, external_id.as_str(), now)
         .await?
     {
-        TokenUser::Issued { agent, user } => (agent, *user),
+        TokenUser::Issued { agent_name, user } => (agent_name, *user),
         TokenUser::AgentNotFound => return Err(ApiError::bad_request("Agent not found")),
         TokenUser::UserInactive => return Err(ApiError::bad_request("Customer user is inactive")),
     };
@@ -69,7 +70,7 @@ pub async fn issue(
         sub: user.id.clone(),
         token_version: user.token_version,
         company_id: company_id.clone(),
-        agent_id: agent.id.clone(),
+        agent_id: req.agent_id.clone(),
         external_id: user.external_id.clone(),
         iat,
         exp: iat + expires_in.seconds(),
@@ -79,13 +80,17 @@ pub async fn issue(
         id: user.id,
         external_id: user.external_id,
         company_id: company_id.clone(),
-        agent_id: agent.id.clone(),
+        agent_id: req.agent_id.clone(),
     };
     Ok(Json(TokenResponse {
         token: state.signer.sign(&claims),
         customer_user: view.clone(),
         user: view,
-        agent: (&agent).into(),
+        agent: AgentBrief {
+            id: req.agent_id,
+            name: agent_name,
+            active: true,
+        },
         api_key: ApiKeyBrief::from(&call.key),
         expires_at: format_secs(claims.exp),
     }))

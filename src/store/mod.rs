@@ -46,11 +46,12 @@ pub struct UserFilter {
     pub active: Option<bool>,
 }
 
-/// What token generation found, decided in the store so it takes one write.
+/// What token generation found, decided in the store in one statement.
 #[derive(Debug)]
 pub enum TokenUser {
+    /// The agent exists and is active (that is what let the user through).
     Issued {
-        agent: Agent,
+        agent_name: String,
         user: Box<CustomerUser>,
     },
     AgentNotFound,

@@ -44,6 +44,14 @@ impl From<UserRow> for CustomerUser {
     }
 }
 
+/// A user row as token generation returns it, with its agent's name.
+#[derive(sqlx::FromRow)]
+pub(super) struct IssuedRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub agent_name: String,
+}
+
 #[derive(sqlx::FromRow)]
 pub(super) struct AgentRow {
     company_id: String,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::dialect::{self, connect, on_pool, Backend, ConnectOptions, Pools};
 use super::rows::{
-    AgentRow, CompanyRow, KeyRow, UserRow, AGENT_COLUMNS, COMPANY_COLUMNS, KEY_COLUMNS,
+    AgentRow, CompanyRow, IssuedRow, KeyRow, UserRow, AGENT_COLUMNS, COMPANY_COLUMNS, KEY_COLUMNS,
     USER_COLUMNS,
 };
 use super::{PageRequest, Store, TokenUser, UserFilter};
@@ -403,33 +403,37 @@ impl Store for SqlStore {
         external_id: &str,
         now: i64,
     ) -> ApiResult<TokenUser> {
-        let agent = match self.get_agent(company_id, agent_id).await? {
-            Some(agent) if agent.active => agent,
-            _ => return Ok(TokenUser::AgentNotFound),
-        };
-        // The unique (company_id, external_id) constraint makes concurrent
-        // first calls converge on one row. The WHERE on the update leaves an
-        // inactive user untouched, and then no row comes back.
+        // One statement on the hot path. The SELECT yields a row only while the
+        // agent is active; the unique (company_id, external_id) constraint makes
+        // concurrent first calls converge on one row; the update's WHERE leaves
+        // an inactive user untouched. No row back means one of the two refused.
         let sql = format!(
             "INSERT INTO customer_users (company_id, id, external_id, metadata, active, token_version, \
-             created_at, updated_at, last_seen_at) VALUES ($1, $2, $3, '{{}}', TRUE, 0, $4, $4, $4) \
+             created_at, updated_at, last_seen_at) SELECT $1, $2, $3, '{{}}', TRUE, 0, $4, $4, $4 \
+             WHERE EXISTS (SELECT 1 FROM agents WHERE company_id = $1 AND id = $5 AND active) \
              ON CONFLICT (company_id, external_id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
-             WHERE customer_users.active RETURNING {USER_COLUMNS}"
+             WHERE customer_users.active RETURNING {USER_COLUMNS}, \
+             (SELECT name FROM agents WHERE company_id = $1 AND id = $5) AS agent_name"
         );
         let id = new_id(IdKind::CustomerUser);
-        let row: Option<UserRow> = on_pool!(&self.pools, write, |p| sqlx::query_as(&sql)
+        let row: Option<IssuedRow> = on_pool!(&self.pools, write, |p| sqlx::query_as(&sql)
             .bind(company_id)
             .bind(&id)
             .bind(external_id)
             .bind(now)
+            .bind(agent_id)
             .fetch_optional(p)
             .await)?;
-        Ok(match row {
-            Some(row) => TokenUser::Issued {
-                agent,
-                user: Box::new(row.into()),
-            },
-            None => TokenUser::UserInactive,
+        if let Some(row) = row {
+            return Ok(TokenUser::Issued {
+                agent_name: row.agent_name,
+                user: Box::new(row.user.into()),
+            });
+        }
+        // The refusal path only: say which check refused.
+        Ok(match self.get_agent(company_id, agent_id).await? {
+            Some(agent) if agent.active => TokenUser::UserInactive,
+            _ => TokenUser::AgentNotFound,
         })
     }
 

@@ -339,6 +339,10 @@ backend_tests! {
             }
             let r = raw(&app, Method::PUT, path, &[("authorization", nul_basic.as_str())], Vec::new()).await;
             assert!(r.status.as_u16() < 500, "PUT {path:.80}: {} {}", r.status, r.text);
+            // An authenticated merge reaches the store with the odd id.
+            let headers = [("x-api-key-id", kid), ("x-api-key-secret", secret), ("content-type", "application/json")];
+            let r = raw(&app, Method::PATCH, path, &headers, br#"{"name":"x"}"#.to_vec()).await;
+            assert!(r.status.as_u16() < 500, "PATCH {path:.80}: {} {}", r.status, r.text);
         }
         let r = raw(&app, Method::GET, USERS, &[("authorization", nul_basic.as_str())], Vec::new()).await;
         assert_eq!(r.assert_error(401), "Invalid API credentials");

@@ -403,6 +403,9 @@ impl Store for SqlStore {
         external_id: &str,
         now: i64,
     ) -> ApiResult<TokenUser> {
+        if !storable(agent_id) {
+            return Ok(TokenUser::AgentNotFound);
+        }
         // One statement on the hot path. The SELECT yields a row only while the
         // agent is active; the unique (company_id, external_id) constraint makes
         // concurrent first calls converge on one row; the update's WHERE leaves

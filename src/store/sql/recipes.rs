@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rand::Rng;
 use serde_json::{Map, Value};
 
-use super::{on_pool, user_sets, user_where, Params, SqlStore, SqlValue};
+use super::{on_pool, storable, user_sets, user_where, Params, SqlStore, SqlValue};
 use crate::domain::{
     fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges,
 };
@@ -92,6 +92,9 @@ impl UserRecipes for SqlStore {
             UserKey::Id(v) => ("id", v),
             UserKey::ExternalId(v) => ("external_id", v),
         };
+        if !storable(value) {
+            return Ok(MergeOutcome::NotFound);
+        }
         let find = format!(
             "SELECT id, metadata FROM customer_users WHERE company_id = $1 AND {column} = $2"
         );

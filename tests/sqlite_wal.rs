@@ -42,3 +42,38 @@ async fn the_wal_is_truncated_after_a_burst_of_writes_and_reads() {
         "the WAL ({grown} bytes after the burst) should have been checkpointed and truncated"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stays_does_not_stall_writes() {
+    use sqlx::Connection;
+
+    let app = TestApp::new(Backend::Sqlite).await;
+    let t = app.tenant("Acme").await;
+    app.token(&t, "first").await;
+
+    // Another process's long read transaction keeps a snapshot open, so no
+    // checkpoint can finish while it lasts.
+    let mut reader = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customer_users")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap();
+
+    // Over three seconds (three checkpoint attempts), every write stays quick.
+    let started = std::time::Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut i = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let t0 = std::time::Instant::now();
+        app.token(&t, &format!("u{i}")).await;
+        slowest = slowest.max(t0.elapsed());
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        slowest < Duration::from_secs(2),
+        "a write waited {slowest:?} behind the checkpointer"
+    );
+    sqlx::query("ROLLBACK").execute(&mut reader).await.unwrap();
+}

@@ -43,9 +43,14 @@ pub(super) enum Pools {
 /// overlapping reads they never get to reset the WAL, which then grows without
 /// bound and slows every read (seen: 650 MB of WAL after a minute of token
 /// calls). So a task checkpoints on the writer once a second in TRUNCATE mode,
-/// which waits the few milliseconds for current readers to move on and then
-/// starts the WAL afresh. It ends with the store.
+/// which waits for current readers to move on and then starts the WAL afresh.
+/// It waits at most `CHECKPOINT_WAIT`, since writes queue behind it: a reader
+/// that stays (say, another process's long transaction) costs one skipped
+/// checkpoint, not a stall. It ends with the store.
 pub(super) struct Checkpointer(tokio::task::JoinHandle<()>);
+
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Checkpointer {
     fn start(write: SqlitePool) -> Self {
@@ -54,10 +59,7 @@ impl Checkpointer {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while !write.is_closed() {
                 tick.tick().await;
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&write)
-                    .await
-                {
+                if let Err(e) = checkpoint(&write).await {
                     if write.is_closed() {
                         break;
                     }
@@ -66,6 +68,26 @@ impl Checkpointer {
             }
         }))
     }
+}
+
+async fn checkpoint(write: &SqlitePool) -> Result<(), sqlx::Error> {
+    let mut conn = write.acquire().await?;
+    let pragma = |ms: u128| format!("PRAGMA busy_timeout = {ms}");
+    sqlx::query(&pragma(CHECKPOINT_WAIT.as_millis()))
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut *conn)
+        .await;
+    if sqlx::query(&pragma(BUSY_TIMEOUT.as_millis()))
+        .execute(&mut *conn)
+        .await
+        .is_err()
+    {
+        // Never hand a writer with the short timeout back to the pool.
+        conn.close_on_drop();
+    }
+    done.map(|_| ())
 }
 
 impl Drop for Checkpointer {
@@ -120,7 +142,7 @@ pub(super) async fn connect(url: &str, options: &ConnectOptions) -> anyhow::Resu
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 // Other processes (the admin CLI) may write to the same file.
-                .busy_timeout(Duration::from_secs(10));
+                .busy_timeout(BUSY_TIMEOUT);
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(acquire)

@@ -160,7 +160,7 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
         Field::Null => sets.push("email = NULL, email_folded = NULL".into()),
         Field::Set(email) => {
             let a = params.push(SqlValue::Text(email.as_str().into()));
-            let b = params.push(SqlValue::OptText(Some(email.folded())));
+            let b = params.push(SqlValue::Text(email.folded()));
             sets.push(format!("email = {a}, email_folded = {b}"));
         }
     }

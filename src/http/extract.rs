@@ -45,7 +45,10 @@ impl<T: Endpoint> FromRequest<SharedState> for Call<T> {
         let (parts, body) = req.into_parts();
         let mut fields = read_json_object(body).await?;
         let credentials = credentials(&parts.headers, &mut fields)?;
-        let key = authenticate(state, credentials, T::PERMISSION).await?;
+        let key = authenticate(state, credentials, bearer(&parts.headers), T::PERMISSION).await?;
+        if let Some(slot) = parts.extensions.get::<super::log::KeySlot>() {
+            slot.set(&key.id);
+        }
         let body = from_fields(fields)?;
         Ok(Call { key, body })
     }
@@ -158,13 +161,28 @@ fn basic_auth(headers: &HeaderMap) -> Result<Option<Credentials>, ApiError> {
     }))
 }
 
+/// Whether the request carries a bearer token, which on these routes means a
+/// chat token sent where an API key belongs.
+fn bearer(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+}
+
 async fn authenticate(
     state: &SharedState,
     credentials: Option<Credentials>,
+    sent_bearer: bool,
     needed: Permission,
 ) -> Result<ApiKeyRecord, ApiError> {
     let Some(credentials) = credentials else {
-        return Err(ApiError::Unauthorized("Missing API credentials"));
+        return Err(ApiError::Unauthorized(if sent_bearer {
+            "Missing API credentials: this route takes an API key (HTTP Basic keyId:keySecret, the body fields keyId and keySecret, or the X-Api-Key-Id and X-Api-Key-Secret headers), not a Bearer chat token"
+        } else {
+            "Missing API credentials"
+        }));
     };
     let invalid = ApiError::Unauthorized("Invalid API credentials");
     // Ids are short; anything long cannot be ours and is not worth a query.

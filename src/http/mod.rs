@@ -5,6 +5,7 @@ mod bulk;
 mod export;
 pub mod extract;
 mod linger;
+pub mod log;
 mod ops;
 pub mod query;
 mod recipes;
@@ -16,7 +17,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 pub use ops::ApiDoc;
 
@@ -56,7 +56,7 @@ pub fn router(state: SharedState) -> Router {
         // Our extractor enforces the 1 MiB limit itself, with our error body.
         .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(ops::panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(log::log_request))
         .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .with_state(state)
 }

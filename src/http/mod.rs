@@ -49,6 +49,7 @@ pub fn router(state: SharedState) -> Router {
     let api = api();
     Router::new()
         .route("/health", get(ops::health))
+        .merge(ops::docs())
         .nest("/rest/v1/v1", api.clone())
         .nest("/rest/v1", api)
         .fallback(ops::not_found)

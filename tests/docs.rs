@@ -16,12 +16,20 @@ async fn docs_page_and_its_assets_are_served_without_a_cdn() {
     let page = app.send(get("/docs/")).await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("swagger-ui-bundle.js"), "{}", page.text);
-    assert!(!page.text.contains("https://"), "no asset from elsewhere: {}", page.text);
+    assert!(
+        !page.text.contains("https://"),
+        "no asset from elsewhere: {}",
+        page.text
+    );
     let bundle = app.send(get("/docs/swagger-ui-bundle.js")).await;
     assert_eq!(bundle.status, 200);
     assert!(bundle.text.len() > 100_000, "the real bundle, embedded");
     let init = app.send(get("/docs/swagger-initializer.js")).await;
-    assert!(init.text.contains("\"url\": \"/rest/v1/openapi.json\""), "{}", init.text);
+    assert!(
+        init.text.contains("\"url\": \"/rest/v1/openapi.json\""),
+        "{}",
+        init.text
+    );
     let redirect = app.send(get("/docs")).await;
     assert_eq!(redirect.headers["location"], "/docs/");
 }

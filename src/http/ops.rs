@@ -62,7 +62,9 @@ pub async fn openapi_json() -> Response {
 /// compiled into the binary (no CDN), reading the document served above.
 pub fn docs() -> axum::Router<SharedState> {
     let config = utoipa_swagger_ui::Config::new(["/rest/v1/openapi.json"]);
-    utoipa_swagger_ui::SwaggerUi::new("/docs").config(config).into()
+    utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .config(config)
+        .into()
 }
 
 pub async fn not_found(method: Method, uri: Uri) -> Response {

@@ -97,6 +97,13 @@ impl Node {
         }
     }
 
+    /// SIGKILL (`kill -9`): the process dies wherever it is, with no chance
+    /// to finish a request or flush anything; returns once it is gone.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
+    }
+
     /// The server process's id (for reading its memory use).
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -2,6 +2,7 @@
 //! the database directly. With `--json` each prints one JSON object.
 
 pub mod admin;
+pub mod backup;
 pub mod migrate;
 pub mod remote;
 pub mod token;
@@ -76,6 +77,9 @@ pub enum Command {
     /// into an empty database (SQLite <-> PostgreSQL).
     #[command(name = "migrate-store")]
     MigrateStore(migrate::MigrateStoreArgs),
+    /// Copy a live SQLite database to a new file, consistently, while the
+    /// server keeps running (PostgreSQL: use pg_dump).
+    Backup(backup::BackupArgs),
     /// Customer users, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
     Users(users::UsersArgs),
     /// Chat tokens, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
@@ -160,6 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => token::run(args, json)
             .await
             .map_err(|e| remote::explain(e, &args.api.url)),
+        Command::Backup(args) => backup::run(&cli, args, json).await,
         Command::Serve(args) => {
             init_logs(&args.log_format);
             let store = connect(&cli, &args.db, true, args.in_memory).await?;

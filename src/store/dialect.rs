@@ -258,7 +258,7 @@ pub(super) async fn connect(url: &str, options: &ConnectOptions) -> Result<Pools
 }
 
 /// The SQLite options a URL gives, and whether the database is in memory.
-fn sqlite_options(
+pub(super) fn sqlite_options(
     url: &str,
     options: &ConnectOptions,
 ) -> Result<(SqliteConnectOptions, bool), ConnectError> {

@@ -7,6 +7,7 @@
 //! company's rows. The only global lookups are by an API key's id (before the
 //! company is known) and the operator's company listing.
 
+mod backup;
 mod copy;
 mod dialect;
 mod recipes;
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, NameQuery, UserChanges};
 use crate::error::ApiResult;
 
+pub use backup::{backup_sqlite, BackupReport};
 pub use copy::{copy_store, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};

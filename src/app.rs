@@ -1,7 +1,7 @@
 //! Builds the application: shared state, the router, and `serve`.
 
 use std::collections::HashMap;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +17,8 @@ pub struct Config {
     pub max_token_ttl_secs: i64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// Request, header and body time limits and the connection cap.
+    pub time_limits: crate::http::deadline::TimeLimits,
 }
 
 impl Default for Config {
@@ -24,6 +26,7 @@ impl Default for Config {
         Config {
             max_token_ttl_secs: 30 * 86_400,
             shutdown_grace: Duration::from_secs(30),
+            time_limits: Default::default(),
         }
     }
 }
@@ -100,10 +103,10 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping_tx.send(());
     };
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let limits = state.config.time_limits;
+    let server = crate::http::conn::serve(listener, router(state), limits, signal);
     tokio::select! {
-        result = server.into_future() => result,
+        result = server => result,
         _ = async {
             let _ = stopping_rx.await;
             tokio::time::sleep(grace).await;

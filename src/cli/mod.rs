@@ -108,6 +108,24 @@ pub struct ServeArgs {
     #[arg(long, env = "PERFORMCHAT_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,
 
+    /// Seconds a request may take until the server starts its answer (503
+    /// past it). Streamed bodies (export, chat replies) are not cut by it.
+    #[arg(long, env = "PERFORMCHAT_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+
+    /// Seconds a client may take to send its request headers (the connection
+    /// is closed past it).
+    #[arg(long, env = "PERFORMCHAT_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+
+    /// Seconds a client may take to send its whole request body (408 past it).
+    #[arg(long, env = "PERFORMCHAT_BODY_TIMEOUT", default_value_t = 20)]
+    pub body_timeout: u64,
+
+    /// Open connections at most; more wait until one closes.
+    #[arg(long, env = "PERFORMCHAT_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
     /// Log format: `text` (colours only on a terminal) or `json` (one object per line).
     #[arg(long, env = "PERFORMCHAT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -210,6 +228,7 @@ async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         max_token_ttl_secs: args.max_token_ttl,
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        time_limits: time_limits(args)?,
     };
     let store: Arc<dyn Store> = Arc::new(store);
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
@@ -220,6 +239,23 @@ async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
     crate::app::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn time_limits(args: &ServeArgs) -> anyhow::Result<crate::http::deadline::TimeLimits> {
+    for (flag, value) in [
+        ("--request-timeout", args.request_timeout),
+        ("--header-timeout", args.header_timeout),
+        ("--body-timeout", args.body_timeout),
+        ("--max-connections", args.max_connections as u64),
+    ] {
+        anyhow::ensure!(value > 0, "{flag} must be at least 1");
+    }
+    Ok(crate::http::deadline::TimeLimits {
+        request: Duration::from_secs(args.request_timeout),
+        header: Duration::from_secs(args.header_timeout),
+        body: Duration::from_secs(args.body_timeout),
+        max_connections: args.max_connections,
+    })
 }
 
 async fn shutdown_signal() {

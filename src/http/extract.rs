@@ -63,6 +63,8 @@ async fn read_json_object(body: Body) -> Result<Map<String, Value>, ApiError> {
                 .is_some()
             {
                 ApiError::PayloadTooLarge("Request body must not exceed 1 MiB".into())
+            } else if let Some(late) = super::deadline::body_timed_out(&*e) {
+                ApiError::RequestTimeout(late.to_string())
             } else {
                 ApiError::bad_request("Could not read the request body")
             }

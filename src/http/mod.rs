@@ -2,6 +2,8 @@
 
 mod agents;
 mod bulk;
+pub mod conn;
+pub mod deadline;
 mod export;
 pub mod extract;
 mod linger;
@@ -57,6 +59,10 @@ pub fn router(state: SharedState) -> Router {
         // Our extractor enforces the 1 MiB limit itself, with our error body.
         .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.time_limits,
+            deadline::limit_time,
+        ))
         .layer(axum::middleware::from_fn(log::log_request))
         .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .with_state(state)

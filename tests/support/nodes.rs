@@ -47,11 +47,21 @@ fn command(database_url: &str) -> Command {
 impl Node {
     /// Starts a node on `database_url` and waits until `/health` answers 200.
     pub async fn start(database_url: &str) -> Node {
-        let client = reqwest::Client::new();
+        Node::start_with(database_url, &[]).await
+    }
+
+    /// As [`Node::start`], with extra `serve` flags.
+    pub async fn start_with(database_url: &str, serve_args: &[&str]) -> Node {
+        // No idle connections kept: tests of the connection cap count every one.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("HTTP client");
         for _ in 0..5 {
             let port = free_port();
             let child = command(database_url)
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .args(serve_args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .spawn()

@@ -126,6 +126,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PERFORMCHAT_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics, a listener of its
+    /// own (off when unset; never on the API's address).
+    #[arg(long, env = "PERFORMCHAT_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+
     /// Log format: `text` (colours only on a terminal) or `json` (one object per line).
     #[arg(long, env = "PERFORMCHAT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -230,7 +235,15 @@ async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         time_limits: time_limits(args)?,
     };
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store = Arc::new(store);
+    if let Some(addr) = &args.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--metrics-listen): {e}"))?;
+        tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+        crate::http::metrics::start(listener, Arc::clone(&store))?;
+    }
+    let store: Arc<dyn Store> = store;
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

@@ -8,6 +8,7 @@ mod export;
 pub mod extract;
 mod linger;
 pub mod log;
+pub mod metrics;
 mod ops;
 pub mod query;
 mod recipes;

@@ -13,6 +13,7 @@ mod dialect;
 mod recipes;
 mod rows;
 mod sql;
+mod usage;
 
 use async_trait::async_trait;
 
@@ -24,6 +25,7 @@ pub use copy::{copy_store, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
+pub use usage::PoolUsage;
 
 /// One page of a listing: `page` is 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

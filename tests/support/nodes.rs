@@ -26,7 +26,7 @@ impl Drop for Node {
 
 /// A port nothing listens on right now. Another process may take it before the
 /// node binds it, so [`Node::start`] retries with a new one.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -52,6 +52,19 @@ impl Node {
 
     /// As [`Node::start`], with extra `serve` flags.
     pub async fn start_with(database_url: &str, serve_args: &[&str]) -> Node {
+        Node::spawn(database_url, serve_args, None).await
+    }
+
+    /// As [`Node::start_with`], writing the server's info-level log to `log`.
+    pub async fn start_logging(
+        database_url: &str,
+        serve_args: &[&str],
+        log: &std::path::Path,
+    ) -> Node {
+        Node::spawn(database_url, serve_args, Some(log)).await
+    }
+
+    async fn spawn(database_url: &str, serve_args: &[&str], log: Option<&std::path::Path>) -> Node {
         // No idle connections kept: tests of the connection cap count every one.
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(0)
@@ -59,13 +72,16 @@ impl Node {
             .expect("HTTP client");
         for _ in 0..5 {
             let port = free_port();
-            let child = command(database_url)
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            let mut cmd = command(database_url);
+            cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
                 .args(serve_args)
                 .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("spawn the performchat binary");
+                .stderr(Stdio::inherit());
+            if let Some(log) = log {
+                let file = std::fs::File::create(log).expect("create the log file");
+                cmd.stdout(file).env("RUST_LOG", "performchat=info");
+            }
+            let child = cmd.spawn().expect("spawn the performchat binary");
             let mut node = Node {
                 child,
                 base: format!("http://127.0.0.1:{port}"),

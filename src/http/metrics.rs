@@ -1,0 +1,73 @@
+//! `GET /metrics` in the Prometheus text format, on its own listen address
+//! (`--metrics-listen`), never on the API port: what it shows (routes,
+//! volumes, pool use) is for the operator, not for API keys' holders.
+//!
+//! Without `--metrics-listen` no recorder is installed and the calls in the
+//! request log cost next to nothing.
+
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use crate::store::SqlStore;
+
+const DURATION: &str = "http_request_duration_seconds";
+
+/// Counts one answered request; `route` is the matched route pattern, never
+/// the raw path, so the number of series stays bounded.
+pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
+    let (method, route) = (method.to_owned(), route.to_owned());
+    metrics::counter!(
+        "http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(DURATION, "method" => method, "route" => route).record(seconds);
+}
+
+/// Installs the process's recorder and serves `/metrics` on `listener`.
+pub fn start(listener: TcpListener, store: Arc<SqlStore>) -> anyhow::Result<()> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(DURATION.into()),
+            &[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ],
+        )?
+        .install_recorder()?;
+    let app = Router::new().route(
+        "/metrics",
+        get(move || scrape(handle.clone(), Arc::clone(&store))),
+    );
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
+}
+
+async fn scrape(handle: PrometheusHandle, store: Arc<SqlStore>) -> impl IntoResponse {
+    // Pool use is read at scrape time: it is a level, not an event.
+    for usage in store.pool_usage() {
+        let in_use = usage.open.saturating_sub(usage.idle as u32);
+        metrics::gauge!("db_pool_connections_open", "pool" => usage.pool).set(usage.open);
+        metrics::gauge!("db_pool_connections_in_use", "pool" => usage.pool).set(in_use);
+        metrics::gauge!("db_pool_connections_max", "pool" => usage.pool).set(usage.max);
+    }
+    handle.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+}

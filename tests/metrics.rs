@@ -1,0 +1,130 @@
+//! `/metrics` on its own address, counting requests as they happen, and
+//! `X-Request-Id` accepted or generated, answered back and logged.
+
+mod common;
+#[path = "support/nodes.rs"]
+mod nodes;
+
+use common::TestDb;
+use nodes::{free_port, CliTenant, Node};
+use performchat::store::Backend;
+
+/// The value of the sample whose line starts with `series` (name and labels).
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_listener_counts_requests_by_route_and_status() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let tenant = CliTenant::create(&db.url, "Measured");
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let node = Node::start_with(&db.url, &["--metrics-listen", &metrics_addr]).await;
+    let client = reqwest::Client::new();
+    let scrape = || async {
+        let res = client
+            .get(format!("http://{metrics_addr}/metrics"))
+            .send()
+            .await
+            .expect("scrape");
+        assert_eq!(res.status(), 200);
+        let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/plain"), "{kind}");
+        res.text().await.unwrap()
+    };
+    let ok = r#"http_requests_total{method="GET",route="/rest/v1/agents",status="200"}"#;
+    let denied = r#"http_requests_total{method="GET",route="/rest/v1/agents",status="401"}"#;
+    let unmatched = r#"http_requests_total{method="GET",route="unmatched",status="404"}"#;
+
+    let before = scrape().await;
+    for _ in 0..3 {
+        let (status, body) = node.get("/rest/v1/agents", &tenant.key).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let wrong = (tenant.key.0.clone(), "not-the-secret".to_owned());
+    let (status, _) = node.get("/rest/v1/agents", &wrong).await;
+    assert_eq!(status, 401);
+    let (status, _) = node.get("/no/such/path/42", &tenant.key).await;
+    assert_eq!(status, 404);
+    let after = scrape().await;
+
+    assert_eq!(sample(&after, ok) - sample(&before, ok), 3.0, "{after}");
+    assert_eq!(
+        sample(&after, denied) - sample(&before, denied),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        sample(&after, unmatched) - sample(&before, unmatched),
+        1.0,
+        "{after}"
+    );
+    assert!(
+        !after.contains("/no/such/path"),
+        "raw paths must not become labels: {after}"
+    );
+    let count = r#"http_request_duration_seconds_count{method="GET",route="/rest/v1/agents"}"#;
+    assert!(sample(&after, count) >= 4.0, "{after}");
+    assert!(
+        after.contains(r#"http_request_duration_seconds_bucket{method="GET",route="/rest/v1/agents",le="0.005"}"#),
+        "{after}"
+    );
+    for pool in ["read", "write"] {
+        let open = format!(r#"db_pool_connections_open{{pool="{pool}"}}"#);
+        assert!(sample(&after, &open) >= 1.0, "{pool} pool: {after}");
+        let max = format!(r#"db_pool_connections_max{{pool="{pool}"}}"#);
+        assert!(sample(&after, &max) >= 1.0, "{pool} pool: {after}");
+    }
+
+    // Never on the API's own port.
+    let (status, _) = node.get("/metrics", &tenant.key).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_are_kept_or_generated_answered_and_logged() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let node = Node::start_logging(&db.url, &[], &log).await;
+    let client = reqwest::Client::new();
+    let health = |id: Option<&'static str>| {
+        let mut req = client.get(format!("{}/health", node.base));
+        if let Some(id) = id {
+            req = req.header("x-request-id", id);
+        }
+        async move {
+            let res = req.send().await.expect("health");
+            assert_eq!(res.status(), 200);
+            res.headers()["x-request-id"].to_str().unwrap().to_owned()
+        }
+    };
+
+    let kept = health(Some("req-7f3a:upstream/42")).await;
+    assert_eq!(kept, "req-7f3a:upstream/42");
+
+    let generated = health(None).await;
+    let too_long: &'static str = Box::leak("x".repeat(129).into_boxed_str());
+    let replaced = [
+        health(Some("has space")).await,
+        health(Some(too_long)).await,
+    ];
+    for id in replaced.iter().chain([&generated]) {
+        assert_eq!(id.len(), 26, "a fresh ULID, got {id:?}");
+        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
+    }
+    assert_ne!(replaced[0], replaced[1]);
+
+    // Each id is on its request's log line (written before the answer went out).
+    let text = std::fs::read_to_string(&log).unwrap();
+    for id in [&kept, &generated, &replaced[0], &replaced[1]] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains("request") && l.contains(&format!("request_id=\"{id}\""))),
+            "no log line with request_id={id}:\n{text}"
+        );
+    }
+    assert!(!text.contains("has space"), "{text}");
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::TokenSigner;
+use crate::domain::Secret;
 use crate::store::Store;
 
 /// Settings that shape request handling (the CLI fills them from flags/env).
@@ -44,16 +45,26 @@ pub type SharedState = Arc<AppState>;
 
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
+/// HS256 keys shorter than its 256-bit output are guessable offline from any
+/// one token (RFC 7518 §3.2 requires at least this much).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
 impl AppState {
     /// The signing secret comes from configuration when given, otherwise from
     /// the database (generated once), so every node on one database agrees.
     pub async fn new(
         store: Arc<dyn Store>,
-        jwt_secret: Option<String>,
+        jwt_secret: Option<Secret>,
         config: Config,
     ) -> anyhow::Result<SharedState> {
         let secret = match jwt_secret.filter(|s| !s.is_empty()) {
-            Some(secret) => secret,
+            Some(secret) if secret.len() < MIN_JWT_SECRET_BYTES => anyhow::bail!(
+                "the configured JWT secret (--jwt-secret / PERFORMCHAT_JWT_SECRET) is {} bytes; HS256 needs at least \
+                 {MIN_JWT_SECRET_BYTES} random bytes. Generate one with `openssl rand -base64 48`, or leave it unset \
+                 to have one generated and kept in the database",
+                secret.len()
+            ),
+            Some(secret) => secret.expose().to_owned(),
             None => store
                 .shared_jwt_secret(&crate::auth::new_signing_secret())
                 .await

@@ -4,18 +4,19 @@ use std::io::Write;
 
 use serde_json::json;
 
+use crate::domain::DatabaseUrl;
 use crate::store::{copy_store, ConnectOptions, Progress, SqlStore};
 
 #[derive(clap::Args, Debug)]
 pub struct MigrateStoreArgs {
     /// Database to copy from: sqlite://FILE or postgres://USER@HOST/DB. It is only read.
     #[arg(long)]
-    pub from: String,
+    pub from: DatabaseUrl,
 
     /// Database to copy into. It must hold no companies, agents, keys or users;
     /// it is created (SQLite) and its schema set up when needed.
     #[arg(long)]
-    pub to: String,
+    pub to: DatabaseUrl,
 }
 
 pub async fn run(args: &MigrateStoreArgs, pool_size: u32, as_json: bool) -> anyhow::Result<()> {

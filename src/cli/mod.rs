@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::app::{AppState, Config};
+use crate::domain::{DatabaseUrl, Secret};
 use crate::store::{ConnectOptions, SqlStore, Store};
 
 #[derive(Parser, Debug)]
@@ -30,7 +31,7 @@ pub struct Cli {
         env = "PERFORMCHAT_DATABASE_URL",
         default_value = "sqlite://performchat.db"
     )]
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
 
     /// Database connections per process (SQLite: readers; it always has one writer).
     #[arg(long, env = "PERFORMCHAT_DB_POOL_SIZE", default_value_t = 8)]
@@ -52,7 +53,7 @@ pub struct DbArgs {
     /// Database URL: sqlite://FILE or postgres://USER@HOST/DB
     /// [default: PERFORMCHAT_DATABASE_URL, else sqlite://performchat.db]
     #[arg(long = "database-url", value_name = "URL", global = true)]
-    database_url: Option<String>,
+    database_url: Option<DatabaseUrl>,
 
     /// Database connections per process [default: PERFORMCHAT_DB_POOL_SIZE, else 8]
     #[arg(long = "db-pool-size", value_name = "N", global = true)]
@@ -98,7 +99,7 @@ pub struct ServeArgs {
     /// Secret for signing chat tokens. When unset, one is generated once and
     /// kept in the database, so every node on that database agrees.
     #[arg(long, env = "PERFORMCHAT_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Secret>,
 
     /// Longest token lifetime a caller may ask for, in seconds.
     #[arg(long, env = "PERFORMCHAT_MAX_TOKEN_TTL", default_value_t = 30 * 86_400)]
@@ -160,18 +161,7 @@ pub async fn connect(
 
 /// Hides a password in a database URL before it is shown.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let user_part = &url[scheme + 3..at];
-            match user_part.split_once(':') {
-                Some((user, _password)) => {
-                    format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-                }
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
+    crate::domain::redact_url(url)
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -295,6 +285,24 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parsed_configuration_debug_prints_no_secret() {
+        use clap::Parser;
+        let cli = super::Cli::try_parse_from([
+            "performchat",
+            "--database-url",
+            "postgres://app:db-password-1@h/db",
+            "serve",
+            "--jwt-secret",
+            "jwt-secret-value-0123456789abcdef",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("db-password-1"), "{shown}");
+        assert!(!shown.contains("jwt-secret-value"), "{shown}");
+        assert!(shown.contains("app:***@h/db"), "{shown}");
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(

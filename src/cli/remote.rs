@@ -1,6 +1,7 @@
 //! What the commands that talk to a server over HTTP (`users`, `token`) share:
 //! where the server is, the API key, and output helpers.
 
+use crate::domain::Secret;
 use anyhow::Context;
 use performchat_client::{Client, CustomerUser};
 
@@ -29,7 +30,7 @@ pub struct ApiArgs {
         env = "PERFORMCHAT_KEY_SECRET",
         hide_env_values = true
     )]
-    pub key_secret: Option<String>,
+    pub key_secret: Option<Secret>,
 }
 
 impl ApiArgs {
@@ -43,7 +44,8 @@ impl ApiArgs {
             .context("no API key id: set PERFORMCHAT_KEY_ID or pass --key-id")?;
         let secret = self
             .key_secret
-            .as_deref()
+            .as_ref()
+            .map(Secret::expose)
             .filter(|s| !s.is_empty())
             .context("no API key secret: set PERFORMCHAT_KEY_SECRET or pass --key-secret")?;
         Ok(Client::new(&self.url, key_id, secret)?)

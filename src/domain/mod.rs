@@ -8,6 +8,7 @@ mod ids;
 mod metadata;
 mod models;
 mod permissions;
+mod secret;
 mod time;
 
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
@@ -17,6 +18,7 @@ pub(crate) use metadata::json_type;
 pub use metadata::{merge_patch, Metadata};
 pub use models::{Agent, ApiKeyRecord, Company, CustomerUser, Environment, UserChanges};
 pub use permissions::{Permission, Permissions};
+pub use secret::{redact_url, DatabaseUrl, Secret};
 pub use time::{format_ms, format_secs, now_ms, parse_rfc3339_ms};
 
 /// A field of a partial update: left out, set to null, or given a value.

@@ -8,7 +8,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::TokenSigner;
-use crate::domain::Secret;
 use crate::store::Store;
 
 /// Settings that shape request handling (the CLI fills them from flags/env).
@@ -16,18 +15,18 @@ use crate::store::Store;
 pub struct Config {
     /// Upper bound for a token's `expiresIn`, in seconds.
     pub max_token_ttl_secs: i64,
-    /// How long shutdown waits for in-flight requests.
-    pub shutdown_grace: Duration,
     /// Request, header and body time limits and the connection cap.
     pub time_limits: crate::http::deadline::TimeLimits,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             max_token_ttl_secs: 30 * 86_400,
-            shutdown_grace: Duration::from_secs(30),
             time_limits: Default::default(),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -54,7 +53,7 @@ impl AppState {
     /// the database (generated once), so every node on one database agrees.
     pub async fn new(
         store: Arc<dyn Store>,
-        jwt_secret: Option<Secret>,
+        jwt_secret: Option<crate::domain::Secret>,
         config: Config,
     ) -> anyhow::Result<SharedState> {
         let secret = match jwt_secret.filter(|s| !s.is_empty()) {

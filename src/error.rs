@@ -16,13 +16,13 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The client took too long to send the request.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{0}")]
     Unavailable(&'static str),
-    /// The client took too long to send the request.
-    #[error("{0}")]
-    RequestTimeout(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -39,9 +39,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

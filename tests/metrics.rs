@@ -88,7 +88,7 @@ async fn request_ids_are_kept_or_generated_answered_and_logged() {
     let db = TestDb::new(Backend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
-    let node = Node::start_logging(&db.url, &[], &log).await;
+    let node = Node::start_logging(&db.url, &[], &std::fs::File::create(&log).unwrap()).await;
     let client = reqwest::Client::new();
     let health = |id: Option<&'static str>| {
         let mut req = client.get(format!("{}/health", node.base));

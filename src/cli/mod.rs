@@ -2,11 +2,11 @@
 //! the database directly. With `--json` each prints one JSON object.
 
 pub mod admin;
-pub mod backup;
 pub mod migrate;
 pub mod remote;
 pub mod token;
 pub mod users;
+pub mod backup;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +14,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::app::{AppState, Config};
-use crate::domain::{DatabaseUrl, Secret};
 use crate::store::{ConnectOptions, SqlStore, Store};
+use crate::domain::{DatabaseUrl, Secret};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -177,7 +177,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => token::run(args, json)
             .await
             .map_err(|e| remote::explain(e, &args.api.url)),
-        Command::Backup(args) => backup::run(&cli, args, json).await,
         Command::Serve(args) => {
             init_logs(&args.log_format);
             let store = connect(&cli, &args.db, true, args.in_memory).await?;
@@ -199,6 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = connect(&cli, &args.db, false, false).await?;
             admin::api_key(&store, &args.command, json).await
         }
+        Command::Backup(args) => backup::run(&cli, args, json).await,
     }
 }
 

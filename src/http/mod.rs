@@ -2,13 +2,14 @@
 
 mod agents;
 mod bulk;
-pub mod conn;
-pub mod deadline;
 mod export;
 pub mod extract;
 mod linger;
 pub mod log;
 pub mod metrics;
+// Connections and time limits.
+pub mod conn;
+pub mod deadline;
 mod ops;
 pub mod query;
 mod recipes;

@@ -7,25 +7,26 @@
 //! company's rows. The only global lookups are by an API key's id (before the
 //! company is known) and the operator's company listing.
 
-mod backup;
 mod copy;
 mod dialect;
 mod recipes;
 mod rows;
 mod sql;
 mod usage;
+// Operations: backups.
+mod backup;
 
 use async_trait::async_trait;
 
 use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, NameQuery, UserChanges};
 use crate::error::ApiResult;
 
-pub use backup::{backup_sqlite, BackupReport};
 pub use copy::{copy_store, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
 pub use usage::PoolUsage;
+pub use backup::{backup_sqlite, BackupReport};
 
 /// One page of a listing: `page` is 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,6 +40,11 @@ fn command(database_url: &str) -> Command {
         // The nodes must agree through the database alone.
         .env_remove("PERFORMCHAT_JWT_SECRET")
         .env_remove("PERFORMCHAT_DATABASE_URL")
+        .env_remove("PERFORMCHAT_RATE_LIMITS")
+        .env_remove("PERFORMCHAT_RATE_LIMIT_STORE")
+        .env_remove("PERFORMCHAT_LLM_URL")
+        .env_remove("PERFORMCHAT_LLM_MODEL")
+        .env_remove("PERFORMCHAT_LLM_API_KEY")
         .env("RUST_LOG", "warn");
     cmd
 }
@@ -50,21 +55,21 @@ impl Node {
         Node::start_with(database_url, &[]).await
     }
 
-    /// As [`Node::start`], with extra `serve` flags.
+    /// [`Node::start`] with more `serve` arguments.
     pub async fn start_with(database_url: &str, serve_args: &[&str]) -> Node {
         Node::spawn(database_url, serve_args, None).await
     }
 
-    /// As [`Node::start_with`], writing the server's info-level log to `log`.
+    /// [`Node::start_with`], its output (the log at `info`) written to `log`.
     pub async fn start_logging(
         database_url: &str,
         serve_args: &[&str],
-        log: &std::path::Path,
+        log: &std::fs::File,
     ) -> Node {
         Node::spawn(database_url, serve_args, Some(log)).await
     }
 
-    async fn spawn(database_url: &str, serve_args: &[&str], log: Option<&std::path::Path>) -> Node {
+    async fn spawn(database_url: &str, serve_args: &[&str], log: Option<&std::fs::File>) -> Node {
         // No idle connections kept: tests of the connection cap count every one.
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(0)
@@ -78,8 +83,11 @@ impl Node {
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());
             if let Some(log) = log {
-                let file = std::fs::File::create(log).expect("create the log file");
-                cmd.stdout(file).env("RUST_LOG", "performchat=info");
+                // The log goes to stdout; errors to stderr.
+                let clone = || log.try_clone().expect("log file handle");
+                cmd.stdout(clone())
+                    .stderr(clone())
+                    .env("RUST_LOG", "performchat=info");
             }
             let child = cmd.spawn().expect("spawn the performchat binary");
             let mut node = Node {
@@ -123,16 +131,27 @@ impl Node {
         }
     }
 
-    /// SIGKILL (`kill -9`): the process dies wherever it is, with no chance
-    /// to finish a request or flush anything; returns once it is gone.
-    pub fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        self.child.wait().expect("reap the server");
+    /// Kills the process at once (no graceful shutdown), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The server process's id (for reading its memory use).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// GETs `/health`'s JSON body.
+    pub async fn health(&self) -> Value {
+        let res = self
+            .client
+            .get(format!("{}/health", self.base))
+            .send()
+            .await
+            .expect("GET /health");
+        assert_eq!(res.status(), 200, "/health");
+        res.json().await.expect("health JSON")
     }
 
     /// POSTs JSON; returns the status and the JSON body.

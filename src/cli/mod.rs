@@ -2,11 +2,11 @@
 //! the database directly. With `--json` each prints one JSON object.
 
 pub mod admin;
+pub mod backup;
 pub mod migrate;
 pub mod remote;
 pub mod token;
 pub mod users;
-pub mod backup;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +14,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::app::{AppState, Config};
-use crate::store::{ConnectOptions, SqlStore, Store};
 use crate::domain::{DatabaseUrl, Secret};
+use crate::store::{ConnectOptions, SqlStore, Store};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -217,23 +217,22 @@ fn init_logs(format: &str) {
 }
 
 async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
-    if args.max_token_ttl <= 0 {
-        anyhow::bail!("--max-token-ttl must be positive");
-    }
-    let config = Config {
-        max_token_ttl_secs: args.max_token_ttl,
-        shutdown_grace: Duration::from_secs(args.shutdown_grace),
-        time_limits: time_limits(args)?,
-    };
-    let store = Arc::new(store);
     if let Some(addr) = &args.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--metrics-listen): {e}"))?;
         tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
-        crate::http::metrics::start(listener, Arc::clone(&store))?;
+        crate::http::metrics::start(listener, store.pool_watch())?;
     }
-    let store: Arc<dyn Store> = store;
+    if args.max_token_ttl <= 0 {
+        anyhow::bail!("--max-token-ttl must be positive");
+    }
+    let config = Config {
+        max_token_ttl_secs: args.max_token_ttl,
+        time_limits: time_limits(args)?,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+    };
+    let store: Arc<dyn Store> = Arc::new(store);
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

@@ -5,8 +5,6 @@
 //! Without `--metrics-listen` no recorder is installed and the calls in the
 //! request log cost next to nothing.
 
-use std::sync::Arc;
-
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -14,7 +12,7 @@ use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::store::SqlStore;
+use crate::store::PoolWatch;
 
 const DURATION: &str = "http_request_duration_seconds";
 
@@ -33,7 +31,7 @@ pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
 }
 
 /// Installs the process's recorder and serves `/metrics` on `listener`.
-pub fn start(listener: TcpListener, store: Arc<SqlStore>) -> anyhow::Result<()> {
+pub fn start(listener: TcpListener, pools: PoolWatch) -> anyhow::Result<()> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Full(DURATION.into()),
@@ -44,7 +42,7 @@ pub fn start(listener: TcpListener, store: Arc<SqlStore>) -> anyhow::Result<()> 
         .install_recorder()?;
     let app = Router::new().route(
         "/metrics",
-        get(move || scrape(handle.clone(), Arc::clone(&store))),
+        get(move || scrape(handle.clone(), pools.clone())),
     );
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -54,9 +52,9 @@ pub fn start(listener: TcpListener, store: Arc<SqlStore>) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn scrape(handle: PrometheusHandle, store: Arc<SqlStore>) -> impl IntoResponse {
+async fn scrape(handle: PrometheusHandle, pools: PoolWatch) -> impl IntoResponse {
     // Pool use is read at scrape time: it is a level, not an event.
-    for usage in store.pool_usage() {
+    for usage in pools.usage() {
         let in_use = usage.open.saturating_sub(usage.idle as u32);
         metrics::gauge!("db_pool_connections_open", "pool" => usage.pool).set(usage.open);
         metrics::gauge!("db_pool_connections_in_use", "pool" => usage.pool).set(in_use);

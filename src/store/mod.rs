@@ -21,12 +21,12 @@ use async_trait::async_trait;
 use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, NameQuery, UserChanges};
 use crate::error::ApiResult;
 
+pub use backup::{backup_sqlite, BackupReport};
 pub use copy::{copy_store, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
-pub use usage::PoolUsage;
-pub use backup::{backup_sqlite, BackupReport};
+pub use usage::{PoolUsage, PoolWatch};
 
 /// One page of a listing: `page` is 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

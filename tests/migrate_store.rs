@@ -236,7 +236,7 @@ async fn refuses_a_target_with_data_or_another_jwt_secret() {
     let out = migrate(&missing, &started.url);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && err.contains("does not exist"),
+        !out.status.success() && err.contains("source") && err.contains("no database at"),
         "{err}"
     );
 }

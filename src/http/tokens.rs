@@ -50,7 +50,7 @@ pub async fn issue(
     let req = call.body;
     let external_id = ExternalId::parse("userId", req.user_id).map_err(ApiError::BadRequest)?;
     let expires_in = match req.expires_in {
-        None => crate::domain::DEFAULT_EXPIRES_IN,
+        None => ExpiresIn::default_within(state.config.max_token_ttl_secs),
         Some(text) => ExpiresIn::parse(&text, state.config.max_token_ttl_secs)
             .map_err(ApiError::BadRequest)?,
     };

@@ -203,7 +203,12 @@ backend_tests! {
 
     async fn health_needs_no_auth(app) {
         let r = raw(&app, Method::GET, "/health", &[], Vec::new()).await;
-        assert_eq!(*r.assert_ok(), json!({ "status": "ok" }));
+        assert_eq!(
+            *r.assert_ok(),
+            json!({ "status": "ok", "rateLimits": {
+                "enabled": true, "store": "memory", "state": "local", "outageSince": null
+            } })
+        );
         assert_eq!(r.headers["content-type"], "application/json");
     }
 

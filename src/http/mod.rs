@@ -4,6 +4,7 @@ mod agents;
 mod bulk;
 mod export;
 pub mod extract;
+pub mod limit;
 mod ops;
 pub mod query;
 mod recipes;
@@ -62,6 +63,10 @@ pub fn router(state: SharedState) -> Router {
         .method_not_allowed_fallback(ops::method_not_allowed)
         // Our extractor enforces the 1 MiB limit itself, with our error body.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::rate_limit_layer,
+        ))
         .layer(CatchPanicLayer::custom(ops::panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(close_if_body_unread))

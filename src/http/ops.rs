@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::views::{ErrorBody, Health};
+use super::views::{ErrorBody, Health, RateLimitHealth};
 use crate::app::SharedState;
 use crate::error::{error_response, ApiError};
 
@@ -17,7 +17,12 @@ use crate::error::{error_response, ApiError};
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn health(State(state): State<SharedState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => Json(Health { status: "ok" }).into_response(),
+        // Still 200 when Redis is away: the node serves under its own limits.
+        Ok(()) => Json(Health {
+            status: "ok",
+            rate_limits: RateLimitHealth::new(state.limits.status()),
+        })
+        .into_response(),
         Err(_) => ApiError::Unavailable("Database is not answering").into_response(),
     }
 }

@@ -15,6 +15,7 @@ use crate::app::SharedState;
 use crate::auth::{Claims, TokenError};
 use crate::domain::{format_secs, ExpiresIn, ExternalId, Permission};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::Policy;
 use crate::store::TokenUser;
 
 /// Credentials (`keyId`, `keySecret`) may also travel in this body.
@@ -31,6 +32,7 @@ pub struct TokenRequest {
 
 impl Endpoint for TokenRequest {
     const PERMISSION: Permission = Permission::ChatSend;
+    const POLICY: Policy = Policy::Tokens;
 }
 
 #[utoipa::path(post, path = "/rest/v1/auth/token", tag = "auth",

@@ -33,7 +33,10 @@ pub async fn health(State(state): State<SharedState>) -> Response {
         title = "PerformChat-compatible API",
         description = "Chat tokens for AI agents and the customer users behind them. \
         Every endpoint except /health and /rest/v1/openapi.json needs an API key: HTTP Basic (keyId:keySecret), \
-        the body fields keyId and keySecret (on every method, GET included), or the X-Api-Key-Id and X-Api-Key-Secret headers."
+        the body fields keyId and keySecret (on every method, GET included), or the X-Api-Key-Id and X-Api-Key-Secret headers. \
+        Rate limits per key (tokens: token generation; api: the rest) are reported in RateLimit-Limit, RateLimit-Remaining, \
+        RateLimit-Reset, RateLimit-Policy and RateLimit on every authenticated answer; 429 answers carry Retry-After. \
+        An address that fails authentication too often gets 429 until its lockout bucket has room again."
     ),
     paths(
         health,

@@ -128,7 +128,9 @@ async fn two_nodes_share_one_budget_and_survive_a_redis_outage() {
         "--rate-limit-tokens",
         "100/1h",
     ];
-    let a = Node::start_with(&db, &args).await;
+    let log_path = dir.path().join("node-a.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let a = Node::start_logging(&db, &args, &log).await;
     let b = Node::start_with(&db, &args).await;
     wait_for_state([&a, &b], "shared").await;
     let body = |key: &(String, String)| json!({ "keyId": key.0, "keySecret": key.1, "userId": "u1", "agentId": t.agent });
@@ -164,4 +166,14 @@ async fn two_nodes_share_one_budget_and_survive_a_redis_outage() {
     let key = new_key(&db, &t.company);
     let refused = alternate([&a, &b], &body(&key), 101).await;
     assert_eq!(refused, vec![101], "shared again after Redis returned");
+
+    // One outage, however many requests and probes met it: one line each way.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let count = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(count("rate-limit store (Redis) unreachable"), 1, "{log}");
+    assert_eq!(
+        count("rate-limit store (Redis) reachable again"),
+        1,
+        "{log}"
+    );
 }

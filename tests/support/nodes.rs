@@ -54,16 +54,35 @@ impl Node {
 
     /// [`Node::start`] with more `serve` arguments.
     pub async fn start_with(database_url: &str, serve_args: &[&str]) -> Node {
+        Node::spawn(database_url, serve_args, None).await
+    }
+
+    /// [`Node::start_with`], its output (the log at `info`) written to `log`.
+    pub async fn start_logging(
+        database_url: &str,
+        serve_args: &[&str],
+        log: &std::fs::File,
+    ) -> Node {
+        Node::spawn(database_url, serve_args, Some(log)).await
+    }
+
+    async fn spawn(database_url: &str, serve_args: &[&str], log: Option<&std::fs::File>) -> Node {
         let client = reqwest::Client::new();
         for _ in 0..5 {
             let port = free_port();
-            let child = command(database_url)
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            let mut cmd = command(database_url);
+            cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
                 .args(serve_args)
                 .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("spawn the performchat binary");
+                .stderr(Stdio::inherit());
+            if let Some(log) = log {
+                // The log goes to stdout; errors to stderr.
+                let clone = || log.try_clone().expect("log file handle");
+                cmd.stdout(clone())
+                    .stderr(clone())
+                    .env("RUST_LOG", "performchat=info");
+            }
+            let child = cmd.spawn().expect("spawn the performchat binary");
             let mut node = Node {
                 child,
                 base: format!("http://127.0.0.1:{port}"),

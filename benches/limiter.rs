@@ -13,7 +13,7 @@ use axum::http::Request;
 use tower::ServiceExt;
 
 use performchat::app::{AppState, Config};
-use performchat::cli::admin::create_api_key;
+use performchat::auth::create_api_key;
 use performchat::domain::{now_ms, Environment, Permissions};
 use performchat::limits::{
     Bucket, Clock, Gcra, LimitsConfig, MemoryLimiter, Policy, Rate, RateLimits,
@@ -118,9 +118,16 @@ async fn app(limits: LimitsConfig) -> (axum::Router, String, String, tempfile::T
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store = Arc::new(
-        SqlStore::connect(&url, &ConnectOptions { pool_size: 4 })
-            .await
-            .unwrap(),
+        SqlStore::connect(
+            &url,
+            &ConnectOptions {
+                pool_size: 4,
+                create: true,
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+        .unwrap(),
     );
     let company = store.create_company("Bench", now_ms()).await.unwrap().id;
     let (key, secret) = create_api_key(

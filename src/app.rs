@@ -106,7 +106,7 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping_tx.send(());
     };
-    // The peer address feeds the per-address lockout.
+    // The peer address feeds the request log and the per-address lockout.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     tokio::select! {

@@ -300,6 +300,19 @@ backend_tests! {
         assert!(r.assert_error(400).contains("keyId"), "{}", r.text);
     }
 
+    async fn a_chat_token_on_an_api_key_route_is_told_what_belongs_there(app) {
+        let t = app.tenant("Acme").await;
+        let token = app.token(&t, "user_1").await["token"].as_str().unwrap().to_owned();
+        let bearer = format!("Bearer {token}");
+        let r = request(&app, Method::GET, USERS, &[("authorization", bearer)], None).await;
+        let message = r.assert_error(401);
+        assert!(message.starts_with("Missing API credentials: this route takes an API key"), "{message}");
+        assert!(message.contains("not a Bearer chat token"), "{message}");
+        // With a key beside it, the bearer header is simply not ours.
+        let r = request(&app, Method::GET, USERS, &[("authorization", format!("Bearer {token}")), ("x-api-key-id", t.key.0.clone()), ("x-api-key-secret", t.key.1.clone())], None).await;
+        r.assert_ok();
+    }
+
     async fn credentials_of_the_wrong_type_are_400(app) {
         let t = app.tenant("Acme").await;
         let r = app.get(USERS, json!({ "keyId": t.key.0, "keySecret": 12345 })).await;

@@ -124,7 +124,7 @@ async fn requests_without_credentials_do_not_count_nor_do_refused_permissions() 
             &[("authorization", "Bearer x")],
         )
         .await;
-        assert_eq!(r.assert_error(401), "Missing API credentials");
+        assert!(r.assert_error(401).starts_with("Missing API credentials"));
     }
     let reader = app.key(&t.company, Some("users:read"), None).await;
     for _ in 0..15 {

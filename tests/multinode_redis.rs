@@ -115,7 +115,6 @@ async fn two_nodes_share_one_budget_and_survive_a_redis_outage() {
     let mut redis = OwnRedis::start();
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("nodes.db").display());
-    let t = CliTenant::create(&db, "Acme");
     let prefix = format!("pct:nodes:{}:", ulid::Ulid::new());
     let redis_url = redis.url();
     // The default burst of 100; the window stretched from a minute to an hour
@@ -132,6 +131,8 @@ async fn two_nodes_share_one_budget_and_survive_a_redis_outage() {
     let log = std::fs::File::create(&log_path).unwrap();
     let a = Node::start_logging(&db, &args, &log).await;
     let b = Node::start_with(&db, &args).await;
+    // The admin commands work on the database the first node created.
+    let t = CliTenant::create(&db, "Acme");
     wait_for_state([&a, &b], "shared").await;
     let body = |key: &(String, String)| json!({ "keyId": key.0, "keySecret": key.1, "userId": "u1", "agentId": t.agent });
 

@@ -8,12 +8,13 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use nodes::{cli, Node, BIN};
+use nodes::{cli, create_database, Node, BIN};
 
 #[tokio::test]
 async fn cli_tenants_serve_tokens_that_survive_a_restart_and_sigterm_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("pc.db").display());
+    create_database(&db);
     let company = cli(&db, &["company", "create", "--name", "Acme"])["id"]
         .as_str()
         .unwrap()
@@ -92,6 +93,7 @@ async fn cli_tenants_serve_tokens_that_survive_a_restart_and_sigterm_exits_zero(
 fn cli_refuses_bad_input_with_a_message_and_no_panic() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("pc.db").display());
+    create_database(&db);
     for args in [
         vec!["agent", "create", "--company", "co_missing", "--name", "x"],
         vec![
@@ -149,4 +151,144 @@ fn cli_refuses_bad_input_with_a_message_and_no_panic() {
         .unwrap();
     assert_eq!(bad_url.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_url.stderr).contains("unsupported database URL"));
+}
+
+/// Reads the server's log file until `needle` shows up (bounded, no fixed sleep).
+fn wait_for_log(path: &std::path::Path, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {needle:?} in the log: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn logs_are_plain_text_with_one_line_per_request_and_failed_logins_as_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("pc.db").display());
+    create_database(&db);
+    let key = cli(&db, &["quickstart", "--company", "Logs"]);
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(BIN)
+        .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let text = wait_for_log(&log, "listening on http://");
+    let base = text
+        .lines()
+        .find_map(|l| l.split("listening on ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let ok = http
+        .get(format!("{base}/rest/v1/customer-users"))
+        .basic_auth(key["keyId"].as_str().unwrap(), key["keySecret"].as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let secret = "sk_wrong_guess";
+    let bad = http
+        .get(format!("{base}/rest/v1/customer-users"))
+        .basic_auth(key["keyId"].as_str().unwrap(), Some(secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let text = wait_for_log(&log, "authentication failed");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().unwrap();
+
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour codes in a file: {text}"
+    );
+    let served = text
+        .lines()
+        .find(|l| l.contains(" INFO ") && l.contains("route=\"/rest/v1/customer-users\""))
+        .unwrap_or_else(|| panic!("a request line: {text}"));
+    for field in [
+        "method=GET",
+        "status=200",
+        "latency_ms=",
+        &format!("key_id=\"{}\"", key["keyId"].as_str().unwrap()),
+    ] {
+        assert!(served.contains(field), "{field} in {served}");
+    }
+    let failed = text
+        .lines()
+        .find(|l| l.contains("authentication failed"))
+        .unwrap();
+    assert!(
+        failed.contains(" WARN ")
+            && failed.contains("client_ip=\"127.0.0.1\"")
+            && failed.contains("status=401"),
+        "{failed}"
+    );
+    assert!(
+        !text.contains(secret) && !text.contains(key["keySecret"].as_str().unwrap()),
+        "never a secret"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("pc.db").display());
+    create_database(&db);
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(BIN)
+        .args([
+            "--database-url",
+            &db,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let text = wait_for_log(&log, "listening on http://");
+    let started: Value = serde_json::from_str(text.lines().next().unwrap()).expect("JSON");
+    let base = started["message"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("listening on ")
+        .to_owned();
+    let health = reqwest::get(format!("{base}/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let text = wait_for_log(&log, "\"route\":\"/health\"");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().unwrap();
+    for line in text.lines() {
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            entry["level"].is_string() && entry["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    let request: Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["route"] == "/health")
+        .unwrap();
+    assert_eq!(request["status"], 200);
+    assert_eq!(request["method"], "GET");
 }

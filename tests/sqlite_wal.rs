@@ -40,12 +40,20 @@ async fn the_wal_is_truncated_after_a_burst_of_writes_and_reads() {
     let grown = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
     assert!(grown > 0, "the burst should have written to the WAL");
 
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let after = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-    assert_eq!(
-        after, 0,
-        "the WAL ({grown} bytes after the burst) should have been checkpointed and truncated"
-    );
+    // The checkpointer runs once a second; on a loaded machine it may run
+    // late, so wait for the truncation itself, with a bound far above a second.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let after = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        if after == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL ({grown} bytes after the burst, {after} now) was never checkpointed and truncated"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,8 +84,10 @@ async fn a_reader_that_stays_does_not_stall_writes() {
         i += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Before the fix a write waited out the 10 s busy timeout; the bound sits
+    // well between that and a loaded machine's slowest honest write.
     assert!(
-        slowest < Duration::from_secs(2),
+        slowest < Duration::from_secs(5),
         "a write waited {slowest:?} behind the checkpointer"
     );
     sqlx::query("ROLLBACK").execute(&mut reader).await.unwrap();

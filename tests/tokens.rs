@@ -385,7 +385,7 @@ backend_tests! {
 
     async fn api_key_details_come_from_the_key_used(app) {
         let t = app.tenant("Acme").await;
-        let (record, secret) = performchat::cli::admin::create_api_key(
+        let (record, secret) = performchat::auth::create_api_key(
             app.store.as_ref(),
             &t.company,
             "Staging API Key",

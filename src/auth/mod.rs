@@ -7,8 +7,10 @@
 //! its own key row.
 
 mod jwt;
+mod keys;
 
 pub use jwt::{Claims, TokenError, TokenSigner, ISSUER};
+pub use keys::{create_api_key, require_company};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

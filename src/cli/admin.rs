@@ -1,17 +1,47 @@
-//! Operator commands: companies, agents and API keys.
+//! Operator commands: companies, agents and API keys. They work on the
+//! database directly and never create one. With `--json`, every output is one
+//! JSON object in snake_case, as the API's resources are; the only camelCase
+//! fields are `keyId` and `keySecret`, spelt as every credential is in the API.
 
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::auth::{hash_key_secret, new_key_secret};
+use crate::auth::{create_api_key, require_company};
 use crate::domain::{
-    format_ms, new_id, now_ms, parse_rfc3339_ms, Agent, ApiKeyRecord, Company, Environment, IdKind,
-    Permissions,
+    format_ms, now_ms, parse_rfc3339_ms, Agent, ApiKeyRecord, Company, Environment, Permissions,
 };
 use crate::store::{PageRequest, Store};
 
+use super::DbArgs;
+
+#[derive(clap::Args, Debug)]
+pub struct CompanyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: CompanyCommand,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: AgentCommand,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ApiKeyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: ApiKeyCommand,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct QuickstartArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
     #[arg(long, default_value = "My Company")]
     company: String,
     #[arg(long, default_value = "Support Agent")]
@@ -117,21 +147,19 @@ fn agent_json(a: &Agent) -> serde_json::Value {
 
 fn key_json(k: &ApiKeyRecord) -> serde_json::Value {
     json!({
-        "keyId": k.id, "companyId": k.company_id, "name": k.name,
+        "keyId": k.id, "company_id": k.company_id, "name": k.name,
         "environment": k.environment.as_str(), "permissions": k.permissions.names().collect::<Vec<_>>(),
-        "expiresAt": k.expires_at.map(format_ms), "revokedAt": k.revoked_at.map(format_ms),
-        "createdAt": format_ms(k.created_at), "lastUsedAt": k.last_used_at.map(format_ms),
+        "expires_at": k.expires_at.map(format_ms), "revoked_at": k.revoked_at.map(format_ms),
+        "created_at": format_ms(k.created_at), "last_used_at": k.last_used_at.map(format_ms),
     })
 }
 
-async fn require_company(store: &dyn Store, company_id: &str) -> anyhow::Result<()> {
-    let known = store
-        .list_companies()
-        .await?
-        .iter()
-        .any(|c| c.id == company_id);
-    anyhow::ensure!(known, "no company with id {company_id}");
-    Ok(())
+/// Human output of a listing: one line per item, or a line saying there are none.
+fn lines<T>(items: &[T], none: &str, line: impl Fn(&T) -> String) -> String {
+    if items.is_empty() {
+        return none.to_owned();
+    }
+    items.iter().map(line).collect::<Vec<_>>().join("\n")
 }
 
 pub async fn company(store: &dyn Store, cmd: &CompanyCommand, as_json: bool) -> anyhow::Result<()> {
@@ -149,17 +177,14 @@ pub async fn company(store: &dyn Store, cmd: &CompanyCommand, as_json: bool) -> 
                 as_json,
                 json!({ "data": all.iter().map(company_json).collect::<Vec<_>>() }),
                 || {
-                    all.iter()
-                        .map(|c| {
-                            format!(
-                                "{}  {}  {}",
-                                c.id,
-                                if c.active { "active  " } else { "inactive" },
-                                c.name
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
+                    lines(&all, "no companies yet (create one with `performchat company create --name NAME`)", |c| {
+                        format!(
+                            "{}  {}  {}",
+                            c.id,
+                            if c.active { "active  " } else { "inactive" },
+                            c.name
+                        )
+                    })
                 },
             );
         }
@@ -208,6 +233,7 @@ pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyh
             });
         }
         AgentCommand::List { company } => {
+            require_company(store, company).await?;
             let mut all = Vec::new();
             for page in 1.. {
                 let (batch, total) = store
@@ -222,23 +248,21 @@ pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyh
                 as_json,
                 json!({ "data": all.iter().map(agent_json).collect::<Vec<_>>() }),
                 || {
-                    all.iter()
-                        .map(|a| {
-                            format!(
-                                "{}  {}  {}",
-                                a.id,
-                                if a.active { "active  " } else { "inactive" },
-                                a.name
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
+                    lines(&all, "no agents in this company yet", |a| {
+                        format!(
+                            "{}  {}  {}",
+                            a.id,
+                            if a.active { "active  " } else { "inactive" },
+                            a.name
+                        )
+                    })
                 },
             );
         }
         AgentCommand::Deactivate { company, agent_id }
         | AgentCommand::Activate { company, agent_id } => {
             let active = matches!(cmd, AgentCommand::Activate { .. });
+            require_company(store, company).await?;
             anyhow::ensure!(
                 store
                     .set_agent_active(company, agent_id, active, now_ms())
@@ -294,28 +318,26 @@ pub async fn api_key(store: &dyn Store, cmd: &ApiKeyCommand, as_json: bool) -> a
             });
         }
         ApiKeyCommand::List { company } => {
+            require_company(store, company).await?;
             let all = store.list_api_keys(company).await?;
             print(
                 as_json,
                 json!({ "data": all.iter().map(key_json).collect::<Vec<_>>() }),
                 || {
-                    all.iter()
-                        .map(|k| {
-                            let state = if k.revoked_at.is_some() {
-                                "revoked"
-                            } else {
-                                "active "
-                            };
-                            format!(
-                                "{}  {state}  {:<11}  {}  [{}]",
-                                k.id,
-                                k.environment.as_str(),
-                                k.name,
-                                k.permissions.to_list()
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
+                    lines(&all, "no API keys in this company yet", |k| {
+                        let state = if k.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active "
+                        };
+                        format!(
+                            "{}  {state}  {:<11}  {}  [{}]",
+                            k.id,
+                            k.environment.as_str(),
+                            k.name,
+                            k.permissions.to_list()
+                        )
+                    })
                 },
             );
         }
@@ -332,42 +354,25 @@ pub async fn api_key(store: &dyn Store, cmd: &ApiKeyCommand, as_json: bool) -> a
     Ok(())
 }
 
-/// Mints a key for a company and stores its hash; returns the record and the
-/// secret, which exists nowhere else afterwards.
-pub async fn create_api_key(
-    store: &dyn Store,
-    company_id: &str,
-    name: &str,
-    environment: Environment,
-    permissions: Permissions,
-    expires_at: Option<i64>,
-) -> anyhow::Result<(ApiKeyRecord, String)> {
-    require_company(store, company_id).await?;
-    let id = new_id(IdKind::ApiKey);
-    let secret = new_key_secret();
-    let key = ApiKeyRecord {
-        secret_hash: hash_key_secret(&id, &secret),
-        id,
-        company_id: company_id.to_owned(),
-        name: name.to_owned(),
-        environment,
-        permissions,
-        expires_at,
-        revoked_at: None,
-        created_at: now_ms(),
-        last_used_at: None,
-        company_active: true,
-    };
-    store.create_api_key(&key).await?;
-    Ok((key, secret))
-}
-
 pub async fn quickstart(
     store: &dyn Store,
     args: &QuickstartArgs,
     as_json: bool,
 ) -> anyhow::Result<()> {
     let now = now_ms();
+    let namesakes: Vec<Company> = store
+        .list_companies()
+        .await?
+        .into_iter()
+        .filter(|c| c.name == args.company)
+        .collect();
+    if let Some(first) = namesakes.first() {
+        // A second run is how one gets a fresh secret, so go on, but say so.
+        eprintln!(
+            "note: a company named {:?} exists already ({}); creating another. Pass --company NAME to tell them apart.",
+            args.company, first.id
+        );
+    }
     let company = store.create_company(&args.company, now).await?;
     let agent = store
         .create_agent(
@@ -387,17 +392,30 @@ pub async fn quickstart(
         None,
     )
     .await?;
+    let base = format!("http://{}", args.listen);
     let body = json!({ "userId": "user_123", "agentId": agent.id });
     let curl = format!(
-        "curl -s -u {}:{secret} -H 'Content-Type: application/json' -d '{body}' http://{}/rest/v1/auth/token",
-        key.id, args.listen
+        "curl -s -u {}:{secret} -H 'Content-Type: application/json' -d '{body}' {base}/rest/v1/auth/token",
+        key.id
     );
+    let cli_env = format!(
+        "export PERFORMCHAT_URL={base} PERFORMCHAT_KEY_ID={} PERFORMCHAT_KEY_SECRET={secret}",
+        key.id
+    );
+    let seed_env = format!("export API_KEY_ID={} API_KEY_SECRET={secret}", key.id);
     print(
         as_json,
-        json!({ "companyId": company.id, "agentId": agent.id, "keyId": key.id, "keySecret": secret, "curl": curl }),
+        json!({
+            "company_id": company.id, "agent_id": agent.id, "keyId": key.id, "keySecret": secret,
+            "curl": curl, "cli_env": cli_env, "client_env": seed_env,
+            "existing_companies_named_alike": namesakes.iter().map(|c| &c.id).collect::<Vec<_>>(),
+        }),
         || {
             format!(
-                "company  {}\nagent    {}\nkey id   {}\nsecret   {secret}   (shown only this once)\n\nTry it:\n{curl}",
+                "company  {}\nagent    {}\nkey id   {}\nsecret   {secret}   (shown only this once)\n\n\
+                 Try it (with the server running):\n{curl}\n\n\
+                 For the performchat CLI (`performchat users list`, `performchat token issue ...`):\n{cli_env}\n\n\
+                 For the docs' example clients (set their base URL to {base}/rest/v1):\n{seed_env}",
                 company.id, agent.id, key.id
             )
         },

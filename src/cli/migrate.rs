@@ -23,16 +23,18 @@ pub async fn run(args: &MigrateStoreArgs, pool_size: u32, as_json: bool) -> anyh
         args.from != args.to,
         "--from and --to name the same database"
     );
-    if let Some(path) = sqlite_file(&args.from) {
-        // Opening would create an empty database and "copy" nothing from it.
-        anyhow::ensure!(
-            std::path::Path::new(path).exists(),
-            "the source database {path} does not exist"
-        );
-    }
-    let options = ConnectOptions { pool_size };
-    let from = open("source (--from)", &args.from, &options).await?;
-    let to = open("target (--to)", &args.to, &options).await?;
+    // The source is never created (that would "copy" an empty database).
+    let source = ConnectOptions {
+        pool_size,
+        ..ConnectOptions::default()
+    };
+    let target = ConnectOptions {
+        pool_size,
+        create: true,
+        ..ConnectOptions::default()
+    };
+    let from = open("source (--from)", &args.from, &source).await?;
+    let to = open("target (--to)", &args.to, &target).await?;
     eprintln!(
         "copying {} -> {}",
         super::redact(&args.from),
@@ -79,24 +81,4 @@ async fn open(role: &str, url: &str, options: &ConnectOptions) -> anyhow::Result
             super::redact(url)
         )
     })
-}
-
-/// The file a SQLite URL names; `None` for other backends and in-memory databases.
-fn sqlite_file(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && path != ":memory:").then_some(path)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn finds_the_sqlite_file() {
-        assert_eq!(super::sqlite_file("sqlite:///tmp/a.db"), Some("/tmp/a.db"));
-        assert_eq!(super::sqlite_file("sqlite://a.db?mode=rwc"), Some("a.db"));
-        assert_eq!(super::sqlite_file("sqlite::memory:"), None);
-        assert_eq!(super::sqlite_file("postgres://h/db"), None);
-    }
 }

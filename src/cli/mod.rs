@@ -23,22 +23,17 @@ use crate::store::{ConnectOptions, SqlStore, Store};
     about = "PerformChat-compatible chat-token and customer-user service"
 )]
 pub struct Cli {
-    /// Database URL: sqlite://FILE (created on first use) or postgres://USER@HOST/DB.
+    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB (may also follow
+    /// the command). Only `serve` and `quickstart` create a missing SQLite file.
     #[arg(
         long,
-        global = true,
         env = "PERFORMCHAT_DATABASE_URL",
         default_value = "sqlite://performchat.db"
     )]
     pub database_url: String,
 
     /// Database connections per process (SQLite: readers; it always has one writer).
-    #[arg(
-        long,
-        global = true,
-        env = "PERFORMCHAT_DB_POOL_SIZE",
-        default_value_t = 8
-    )]
+    #[arg(long, env = "PERFORMCHAT_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
 
     /// Print one JSON object instead of human-readable text.
@@ -49,24 +44,37 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The database options of the commands that open one, so that they can also
+/// follow the command (`performchat company list --database-url …`) and only
+/// those commands list them in their help.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DbArgs {
+    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB
+    /// [default: PERFORMCHAT_DATABASE_URL, else sqlite://performchat.db]
+    #[arg(long = "database-url", value_name = "URL", global = true)]
+    database_url: Option<String>,
+
+    /// Database connections per process [default: PERFORMCHAT_DB_POOL_SIZE, else 8]
+    #[arg(long = "db-pool-size", value_name = "N", global = true)]
+    db_pool_size: Option<u32>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
     /// Create a company, an agent and an API key in one go, and print a
-    /// ready-to-run token request.
+    /// ready-to-run token request and the environment lines for the clients.
     Quickstart(admin::QuickstartArgs),
     /// Manage companies (tenants).
-    #[command(subcommand)]
-    Company(admin::CompanyCommand),
+    Company(admin::CompanyArgs),
     /// Manage a company's agents.
-    #[command(subcommand)]
-    Agent(admin::AgentCommand),
+    Agent(admin::AgentArgs),
     /// Manage a company's API keys.
-    #[command(subcommand, name = "api-key")]
-    ApiKey(admin::ApiKeyCommand),
+    #[command(name = "api-key")]
+    ApiKey(admin::ApiKeyArgs),
     /// Copy every company, agent, API key, customer user and the JWT secret
-    /// into an empty database (SQLite <-> PostgreSQL); ignores --database-url.
+    /// into an empty database (SQLite <-> PostgreSQL).
     #[command(name = "migrate-store")]
     MigrateStore(migrate::MigrateStoreArgs),
     /// Customer users, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
@@ -77,6 +85,9 @@ pub enum Command {
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+
     /// Address to listen on.
     #[arg(long, env = "PERFORMCHAT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
@@ -93,6 +104,15 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "PERFORMCHAT_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,
+
+    /// Log format: `text` (colours only on a terminal) or `json` (one object per line).
+    #[arg(long, env = "PERFORMCHAT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
+    /// Allow an in-memory SQLite database (sqlite::memory:): nothing is saved,
+    /// and admin commands (other processes) cannot reach it.
+    #[arg(long)]
+    pub in_memory: bool,
 
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -162,18 +182,21 @@ impl LimitArgs {
     }
 }
 
-pub async fn connect(cli: &Cli) -> anyhow::Result<SqlStore> {
+/// Opens the database a command names; `create` lets a missing SQLite file be
+/// created (only `serve` and `quickstart` do).
+pub async fn connect(
+    cli: &Cli,
+    db: &DbArgs,
+    create: bool,
+    allow_in_memory: bool,
+) -> anyhow::Result<SqlStore> {
+    let url = db.database_url.as_deref().unwrap_or(&cli.database_url);
     let options = ConnectOptions {
-        pool_size: cli.db_pool_size,
+        pool_size: db.db_pool_size.unwrap_or(cli.db_pool_size),
+        create,
+        allow_in_memory,
     };
-    SqlStore::connect(&cli.database_url, &options)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the database {}: {e:#}",
-                redact(&cli.database_url)
-            )
-        })
+    SqlStore::connect(url, &options).await
 }
 
 /// Hides a password in a database URL before it is shown.
@@ -199,23 +222,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // opening --database-url (by default a local SQLite file) would
         // create a stray file.
         Command::MigrateStore(args) => migrate::run(args, cli.db_pool_size, json).await,
-        Command::Users(args) => users::run(args, json).await,
-        Command::Token(args) => token::run(args, json).await,
-        Command::Serve(args) => serve(connect(&cli).await?, args).await,
-        Command::Quickstart(args) => admin::quickstart(&connect(&cli).await?, args, json).await,
-        Command::Company(cmd) => admin::company(&connect(&cli).await?, cmd, json).await,
-        Command::Agent(cmd) => admin::agent(&connect(&cli).await?, cmd, json).await,
-        Command::ApiKey(cmd) => admin::api_key(&connect(&cli).await?, cmd, json).await,
+        Command::Users(args) => users::run(args, json)
+            .await
+            .map_err(|e| remote::explain(e, &args.api.url)),
+        Command::Token(args) => token::run(args, json)
+            .await
+            .map_err(|e| remote::explain(e, &args.api.url)),
+        Command::Serve(args) => {
+            init_logs(&args.log_format);
+            let store = connect(&cli, &args.db, true, args.in_memory).await?;
+            serve(store, args).await
+        }
+        Command::Quickstart(args) => {
+            let store = connect(&cli, &args.db, true, false).await?;
+            admin::quickstart(&store, args, json).await
+        }
+        Command::Company(args) => {
+            let store = connect(&cli, &args.db, false, false).await?;
+            admin::company(&store, &args.command, json).await
+        }
+        Command::Agent(args) => {
+            let store = connect(&cli, &args.db, false, false).await?;
+            admin::agent(&store, &args.command, json).await
+        }
+        Command::ApiKey(args) => {
+            let store = connect(&cli, &args.db, false, false).await?;
+            admin::api_key(&store, &args.command, json).await
+        }
+    }
+}
+
+/// Plain text without colour codes unless stdout is a terminal, or one JSON
+/// object per line for log shippers.
+fn init_logs(format: &str) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "performchat=info,tower_http=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.with_ansi(std::io::stdout().is_terminal()).init();
     }
 }
 
 async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "performchat=info,tower_http=warn".into()),
-        )
-        .init();
     if args.max_token_ttl <= 0 {
         anyhow::bail!("--max-token-ttl must be positive");
     }

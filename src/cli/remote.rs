@@ -50,6 +50,27 @@ impl ApiArgs {
     }
 }
 
+/// A failure to reach the server says so in one line, with the two ways to
+/// fix it, instead of the HTTP client's nested transport error.
+pub fn explain(err: anyhow::Error, url: &str) -> anyhow::Error {
+    let unreachable = err.chain().find_map(|e| match e.downcast_ref() {
+        Some(performchat_client::Error::Transport(t)) if t.is_connect() || t.is_timeout() => {
+            Some(t)
+        }
+        _ => None,
+    });
+    let Some(transport) = unreachable else {
+        return err;
+    };
+    let mut cause: &dyn std::error::Error = transport;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    anyhow::anyhow!(
+        "cannot reach the performchat server at {url} ({cause}): start it with `performchat serve`, or set PERFORMCHAT_URL (or --url) to the address it listens on"
+    )
+}
+
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(value)?);
     Ok(())

@@ -52,7 +52,7 @@ impl<T: Endpoint> FromRequest<SharedState> for Call<T> {
         let mut fields = read_json_object(body).await?;
         // Without credentials there is nothing to guess: no lockout count.
         let credentials = credentials(&parts.headers, &mut fields)?
-            .ok_or(ApiError::Unauthorized("Missing API credentials"))?;
+            .ok_or_else(|| missing(bearer(&parts.headers)))?;
         let key = match identify(state, credentials).await {
             Ok(key) => key,
             Err(Refusal::Credentials(refused)) => {
@@ -62,6 +62,9 @@ impl<T: Endpoint> FromRequest<SharedState> for Call<T> {
             }
             Err(Refusal::Store(error)) => return Err(error),
         };
+        if let Some(slot) = parts.extensions.get::<super::log::KeySlot>() {
+            slot.set(&key.id);
+        }
         // A locked-out address is refused here even with good credentials.
         scope.enforce_key(state, T::POLICY, &key.id).await?;
         if !key.permissions.contains(T::PERMISSION) {
@@ -179,6 +182,24 @@ fn basic_auth(headers: &HeaderMap) -> Result<Option<Credentials>, ApiError> {
         key_id: key_id.to_owned(),
         secret: secret.to_owned(),
     }))
+}
+
+/// Whether the request carries a bearer token, which on these routes means a
+/// chat token sent where an API key belongs.
+fn bearer(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+}
+
+fn missing(sent_bearer: bool) -> ApiError {
+    ApiError::Unauthorized(if sent_bearer {
+        "Missing API credentials: this route takes an API key (HTTP Basic keyId:keySecret, the body fields keyId and keySecret, or the X-Api-Key-Id and X-Api-Key-Secret headers), not a Bearer chat token"
+    } else {
+        "Missing API credentials"
+    })
 }
 
 /// Why presented credentials were not accepted.

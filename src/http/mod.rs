@@ -5,6 +5,8 @@ mod bulk;
 mod export;
 pub mod extract;
 pub mod limit;
+mod linger;
+pub mod log;
 mod ops;
 pub mod query;
 mod recipes;
@@ -12,19 +14,10 @@ mod tokens;
 mod users;
 pub mod views;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
-use futures::stream::{self, StreamExt};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 pub use ops::ApiDoc;
 
@@ -57,6 +50,7 @@ pub fn router(state: SharedState) -> Router {
     let api = api();
     Router::new()
         .route("/health", get(ops::health))
+        .merge(ops::docs())
         .nest("/rest/v1/v1", api.clone())
         .nest("/rest/v1", api)
         .fallback(ops::not_found)
@@ -68,32 +62,7 @@ pub fn router(state: SharedState) -> Router {
             limit::rate_limit_layer,
         ))
         .layer(CatchPanicLayer::custom(ops::panic_response))
-        .layer(TraceLayer::new_for_http())
-        .layer(axum::middleware::from_fn(close_if_body_unread))
+        .layer(axum::middleware::from_fn(log::log_request))
+        .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .with_state(state)
-}
-
-/// A response sent before its request body was read to the end (a 413, or a
-/// 404/405/400 that never looked at the body) leaves the rest of that body on
-/// the connection, so hyper drops the connection afterwards. Saying
-/// `Connection: close` tells the client not to send its next request there.
-async fn close_if_body_unread(req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    if body.is_end_stream() {
-        return next.run(Request::from_parts(parts, body)).await;
-    }
-    let finished = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&finished);
-    let end = stream::once(async move {
-        flag.store(true, Ordering::Release);
-    })
-    .filter_map(|()| async { None::<Result<Bytes, axum::Error>> });
-    let tracked = Body::from_stream(body.into_data_stream().chain(end));
-    let mut response = next.run(Request::from_parts(parts, tracked)).await;
-    if !finished.load(Ordering::Acquire) {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
 }

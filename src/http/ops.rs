@@ -66,6 +66,15 @@ pub async fn openapi_json() -> Response {
     Json(ApiDoc::openapi()).into_response()
 }
 
+/// The API reference, browsable at `/docs`: Swagger UI with its assets
+/// compiled into the binary (no CDN), reading the document served above.
+pub fn docs() -> axum::Router<SharedState> {
+    let config = utoipa_swagger_ui::Config::new(["/rest/v1/openapi.json"]);
+    utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .config(config)
+        .into()
+}
+
 pub async fn not_found(method: Method, uri: Uri) -> Response {
     error_response(
         StatusCode::NOT_FOUND,

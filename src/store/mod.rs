@@ -19,7 +19,7 @@ use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, NameQuery, UserC
 use crate::error::ApiResult;
 
 pub use copy::{copy_store, CopyReport, Progress};
-pub use dialect::{Backend, ConnectOptions};
+pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
 
@@ -70,6 +70,7 @@ pub trait Store: UserRecipes + Send + Sync + 'static {
 
     async fn create_company(&self, name: &str, now: i64) -> ApiResult<Company>;
     async fn list_companies(&self) -> ApiResult<Vec<Company>>;
+    async fn get_company(&self, company_id: &str) -> ApiResult<Option<Company>>;
     async fn set_company_active(&self, company_id: &str, active: bool) -> ApiResult<bool>;
 
     async fn create_agent(

@@ -224,6 +224,15 @@ impl Store for SqlStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    async fn get_company(&self, company_id: &str) -> ApiResult<Option<Company>> {
+        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE id = $1");
+        let row: Option<CompanyRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
+            .bind(company_id)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row.map(Into::into))
+    }
+
     async fn set_company_active(&self, company_id: &str, active: bool) -> ApiResult<bool> {
         let done = on_pool!(&self.pools, write, |p| sqlx::query(
             "UPDATE companies SET active = $2 WHERE id = $1"

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use performchat::app::{AppState, Config, SharedState};
-use performchat::cli::admin::create_api_key;
+use performchat::auth::create_api_key;
 use performchat::domain::{now_ms, Environment, Permissions};
 use performchat::limits::LimitsConfig;
 use performchat::store::{Backend, ConnectOptions, SqlStore, Store};
@@ -65,6 +65,17 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                // Created (and migrated) as the server does on first start;
+                // admin commands refuse a file that does not exist.
+                let options = ConnectOptions {
+                    create: true,
+                    ..ConnectOptions::default()
+                };
+                SqlStore::connect(&url, &options)
+                    .await
+                    .expect("create the test database")
+                    .close()
+                    .await;
                 TestDb {
                     url,
                     backend,
@@ -103,9 +114,16 @@ impl TestDb {
     }
 
     pub async fn store(&self) -> SqlStore {
-        SqlStore::connect(&self.url, &ConnectOptions { pool_size: 4 })
-            .await
-            .expect("connect test store")
+        SqlStore::connect(
+            &self.url,
+            &ConnectOptions {
+                pool_size: 4,
+                create: true,
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+        .expect("connect test store")
     }
 }
 

@@ -188,6 +188,12 @@ impl Node {
     }
 }
 
+/// Creates a SQLite database file the way an operator does before any admin
+/// command can use it (admin commands never create one): with `quickstart`.
+pub fn create_database(database_url: &str) {
+    cli(database_url, &["quickstart", "--company", "Setup"]);
+}
+
 /// Runs an admin command with `--json`; returns its output, success or not.
 pub fn cli_output(database_url: &str, args: &[&str]) -> Output {
     command(database_url)

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use performchat::app::{AppState, Config};
-use performchat::cli::admin::create_api_key;
+use performchat::auth::create_api_key;
 use performchat::domain::{now_ms, Environment, Permissions};
 use performchat::store::{ConnectOptions, SqlStore, Store};
 use performchat_client::{Client, CustomerUser, TokenRequest};
@@ -25,9 +25,16 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = format!("sqlite://{}", dir.path().join("client.db").display());
         let store = Arc::new(
-            SqlStore::connect(&db, &ConnectOptions { pool_size: 4 })
-                .await
-                .expect("test store"),
+            SqlStore::connect(
+                &db,
+                &ConnectOptions {
+                    pool_size: 4,
+                    create: true,
+                    ..ConnectOptions::default()
+                },
+            )
+            .await
+            .expect("test store"),
         );
         let state = AppState::new(store.clone() as Arc<dyn Store>, None, Config::default())
             .await

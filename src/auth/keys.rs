@@ -1,0 +1,47 @@
+//! Company and API-key operations shared by the admin CLI and the test
+//! harnesses: minting a key (its secret exists only in the return value) and
+//! checking that a company exists.
+
+use crate::domain::{new_id, now_ms, ApiKeyRecord, Company, Environment, IdKind, Permissions};
+use crate::store::Store;
+
+use super::{hash_key_secret, new_key_secret};
+
+/// The company with this id, or an error that names it.
+pub async fn require_company(store: &dyn Store, company_id: &str) -> anyhow::Result<Company> {
+    store.get_company(company_id).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no company with id {company_id} in this database (`performchat company list` shows them)"
+        )
+    })
+}
+
+/// Mints a key for a company and stores its hash; returns the record and the
+/// secret, which exists nowhere else afterwards.
+pub async fn create_api_key(
+    store: &dyn Store,
+    company_id: &str,
+    name: &str,
+    environment: Environment,
+    permissions: Permissions,
+    expires_at: Option<i64>,
+) -> anyhow::Result<(ApiKeyRecord, String)> {
+    let company = require_company(store, company_id).await?;
+    let id = new_id(IdKind::ApiKey);
+    let secret = new_key_secret();
+    let key = ApiKeyRecord {
+        secret_hash: hash_key_secret(&id, &secret),
+        id,
+        company_id: company.id,
+        name: name.to_owned(),
+        environment,
+        permissions,
+        expires_at,
+        revoked_at: None,
+        created_at: now_ms(),
+        last_used_at: None,
+        company_active: company.active,
+    };
+    store.create_api_key(&key).await?;
+    Ok((key, secret))
+}

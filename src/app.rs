@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::TokenSigner;
+use crate::limits::{LimitsConfig, RateLimits};
 use crate::store::Store;
 
 /// Settings that shape request handling (the CLI fills them from flags/env).
@@ -17,6 +18,7 @@ pub struct Config {
     pub max_token_ttl_secs: i64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    pub limits: LimitsConfig,
 }
 
 impl Default for Config {
@@ -24,6 +26,7 @@ impl Default for Config {
         Config {
             max_token_ttl_secs: 30 * 86_400,
             shutdown_grace: Duration::from_secs(30),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -32,6 +35,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub signer: TokenSigner,
     pub config: Config,
+    pub limits: RateLimits,
     /// When each key's `last_used_at` was last written by this node, so a busy
     /// key costs one write a minute rather than one per request.
     key_touches: Mutex<HashMap<String, i64>>,
@@ -56,9 +60,11 @@ impl AppState {
                 .await
                 .map_err(|e| anyhow::anyhow!("reading the JWT secret: {e}"))?,
         };
+        let limits = RateLimits::start(&config.limits).await?;
         Ok(Arc::new(AppState {
             store,
             signer: TokenSigner::new(secret.as_bytes()),
+            limits,
             config,
             key_touches: Mutex::new(HashMap::new()),
         }))
@@ -100,6 +106,7 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping_tx.send(());
     };
+    // The peer address feeds the request log and the per-address lockout.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     tokio::select! {

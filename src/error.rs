@@ -18,6 +18,11 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     Unavailable(&'static str),
     #[error("internal error: {0}")]
@@ -37,6 +42,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,7 +72,16 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
             return error_response(self.status(), "Internal server error");
         }
-        error_response(self.status(), &self.to_string())
+        let mut response = error_response(self.status(), &self.to_string());
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+        }
+        response
     }
 }
 

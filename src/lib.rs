@@ -9,4 +9,5 @@ pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod store;

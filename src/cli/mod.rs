@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::app::{AppState, Config};
+use crate::limits::{LimitsConfig, Policies, Rate, TrustedProxies};
 use crate::store::{ConnectOptions, SqlStore, Store};
 
 #[derive(Parser, Debug)]
@@ -112,6 +113,73 @@ pub struct ServeArgs {
     /// and admin commands (other processes) cannot reach it.
     #[arg(long)]
     pub in_memory: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Rate limits (spec 0.4). Rates are LIMIT/WINDOW with a window in s, m or h.
+#[derive(clap::Args, Debug)]
+pub struct LimitArgs {
+    /// Rate limits and the failed-authentication lockout (`off` for benchmarks).
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
+    pub rate_limits: String,
+
+    /// Token generation, per API key.
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_TOKENS", default_value = "100/1m")]
+    pub rate_limit_tokens: Rate,
+
+    /// Every other API-key request, per API key.
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_API", default_value = "1000/1m")]
+    pub rate_limit_api: Rate,
+
+    /// Chat messages, per customer user.
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_CHAT", default_value = "20/1m")]
+    pub rate_limit_chat: Rate,
+
+    /// Failed API-key authentications per client address; over it, the
+    /// address gets 429 even with good credentials.
+    #[arg(
+        long,
+        env = "PERFORMCHAT_RATE_LIMIT_FAILED_AUTH",
+        default_value = "10/5m"
+    )]
+    pub rate_limit_failed_auth: Rate,
+
+    /// Share the limits between nodes through Redis: redis://HOST:PORT[/DB].
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_STORE")]
+    pub rate_limit_store: Option<String>,
+
+    /// Prefix of every Redis key this server writes.
+    #[arg(
+        long,
+        env = "PERFORMCHAT_RATE_LIMIT_PREFIX",
+        default_value = "performchat:rl:"
+    )]
+    pub rate_limit_prefix: String,
+
+    /// Proxies (CIDR,...) whose X-Forwarded-For names the client; from any
+    /// other peer the header is ignored.
+    #[arg(long, env = "PERFORMCHAT_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl LimitArgs {
+    pub fn config(&self) -> LimitsConfig {
+        LimitsConfig {
+            enabled: self.rate_limits == "on",
+            policies: Policies {
+                tokens: self.rate_limit_tokens,
+                api: self.rate_limit_api,
+                chat: self.rate_limit_chat,
+                failed_auth: self.rate_limit_failed_auth,
+            },
+            store_url: self.rate_limit_store.clone().filter(|u| !u.is_empty()),
+            key_prefix: self.rate_limit_prefix.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            ..LimitsConfig::default()
+        }
+    }
 }
 
 /// Opens the database a command names; `create` lets a missing SQLite file be
@@ -205,6 +273,7 @@ async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         max_token_ttl_secs: args.max_token_ttl,
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        limits: args.limits.config(),
     };
     let store: Arc<dyn Store> = Arc::new(store);
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;

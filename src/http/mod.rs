@@ -4,6 +4,7 @@ mod agents;
 mod bulk;
 mod export;
 pub mod extract;
+pub mod limit;
 mod linger;
 pub mod log;
 mod ops;
@@ -56,6 +57,10 @@ pub fn router(state: SharedState) -> Router {
         .method_not_allowed_fallback(ops::method_not_allowed)
         // Our extractor enforces the 1 MiB limit itself, with our error body.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::rate_limit_layer,
+        ))
         .layer(CatchPanicLayer::custom(ops::panic_response))
         .layer(axum::middleware::from_fn(log::log_request))
         .layer(axum::middleware::from_fn(linger::drain_unread_body))

@@ -15,6 +15,7 @@ use crate::app::SharedState;
 use crate::auth::{Claims, TokenError};
 use crate::domain::{format_secs, ExpiresIn, ExternalId, Permission};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::Policy;
 use crate::store::TokenUser;
 
 /// Credentials (`keyId`, `keySecret`) may also travel in this body.
@@ -31,6 +32,7 @@ pub struct TokenRequest {
 
 impl Endpoint for TokenRequest {
     const PERMISSION: Permission = Permission::ChatSend;
+    const POLICY: Policy = Policy::Tokens;
 }
 
 #[utoipa::path(post, path = "/rest/v1/auth/token", tag = "auth",
@@ -38,7 +40,7 @@ impl Endpoint for TokenRequest {
     responses(
         (status = 200, body = TokenResponse),
         (status = 400, description = "Invalid field, unknown or inactive agent, inactive user", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
     ))]
 pub async fn issue(
     State(state): State<SharedState>,
@@ -50,7 +52,7 @@ pub async fn issue(
     let req = call.body;
     let external_id = ExternalId::parse("userId", req.user_id).map_err(ApiError::BadRequest)?;
     let expires_in = match req.expires_in {
-        None => crate::domain::DEFAULT_EXPIRES_IN,
+        None => ExpiresIn::default_within(state.config.max_token_ttl_secs),
         Some(text) => ExpiresIn::parse(&text, state.config.max_token_ttl_secs)
             .map_err(ApiError::BadRequest)?,
     };
@@ -112,7 +114,7 @@ impl Endpoint for InvalidateRequest {
     responses(
         (status = 200, body = InvalidateResponse),
         (status = 400, description = "Customer user not found or does not belong to your company", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
     ))]
 pub async fn invalidate(
     State(state): State<SharedState>,
@@ -152,6 +154,7 @@ impl Endpoint for VerifyRequest {
     responses(
         (status = 200, body = VerifyResponse),
         (status = 401, description = "Invalid or expired token, inactive user or agent, invalidated token, other company", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
     ))]
 pub async fn verify(
     State(state): State<SharedState>,

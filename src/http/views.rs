@@ -203,7 +203,49 @@ pub struct ErrorBody {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
+    pub rate_limits: RateLimitHealth,
+}
+
+/// Where this node keeps its rate-limit buckets right now.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitHealth {
+    pub enabled: bool,
+    /// `memory` or `redis`; null when limits are off.
+    #[schema(example = "redis")]
+    pub store: Option<&'static str>,
+    /// `off`, `local` (this node alone, as configured), `shared` (through
+    /// Redis) or `fallback` (Redis unreachable: this node alone until it returns).
+    #[schema(example = "shared")]
+    pub state: &'static str,
+    /// When the current Redis outage began; null when there is none.
+    pub outage_since: Option<String>,
+}
+
+impl RateLimitHealth {
+    pub fn new(status: Option<crate::limits::StoreStatus>) -> Self {
+        let Some(status) = status else {
+            return RateLimitHealth {
+                enabled: false,
+                store: None,
+                state: "off",
+                outage_since: None,
+            };
+        };
+        let state = match (status.store, status.shared) {
+            ("memory", _) => "local",
+            (_, true) => "shared",
+            (_, false) => "fallback",
+        };
+        RateLimitHealth {
+            enabled: true,
+            store: Some(status.store),
+            state,
+            outage_since: status.outage_since_ms.map(format_ms),
+        }
+    }
 }

@@ -40,6 +40,8 @@ fn command(database_url: &str) -> Command {
         // The nodes must agree through the database alone.
         .env_remove("PERFORMCHAT_JWT_SECRET")
         .env_remove("PERFORMCHAT_DATABASE_URL")
+        .env_remove("PERFORMCHAT_RATE_LIMITS")
+        .env_remove("PERFORMCHAT_RATE_LIMIT_STORE")
         .env("RUST_LOG", "warn");
     cmd
 }
@@ -47,15 +49,40 @@ fn command(database_url: &str) -> Command {
 impl Node {
     /// Starts a node on `database_url` and waits until `/health` answers 200.
     pub async fn start(database_url: &str) -> Node {
+        Node::start_with(database_url, &[]).await
+    }
+
+    /// [`Node::start`] with more `serve` arguments.
+    pub async fn start_with(database_url: &str, serve_args: &[&str]) -> Node {
+        Node::spawn(database_url, serve_args, None).await
+    }
+
+    /// [`Node::start_with`], its output (the log at `info`) written to `log`.
+    pub async fn start_logging(
+        database_url: &str,
+        serve_args: &[&str],
+        log: &std::fs::File,
+    ) -> Node {
+        Node::spawn(database_url, serve_args, Some(log)).await
+    }
+
+    async fn spawn(database_url: &str, serve_args: &[&str], log: Option<&std::fs::File>) -> Node {
         let client = reqwest::Client::new();
         for _ in 0..5 {
             let port = free_port();
-            let child = command(database_url)
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            let mut cmd = command(database_url);
+            cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .args(serve_args)
                 .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("spawn the performchat binary");
+                .stderr(Stdio::inherit());
+            if let Some(log) = log {
+                // The log goes to stdout; errors to stderr.
+                let clone = || log.try_clone().expect("log file handle");
+                cmd.stdout(clone())
+                    .stderr(clone())
+                    .env("RUST_LOG", "performchat=info");
+            }
+            let child = cmd.spawn().expect("spawn the performchat binary");
             let mut node = Node {
                 child,
                 base: format!("http://127.0.0.1:{port}"),
@@ -100,6 +127,18 @@ impl Node {
     /// The server process's id (for reading its memory use).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// GETs `/health`'s JSON body.
+    pub async fn health(&self) -> Value {
+        let res = self
+            .client
+            .get(format!("{}/health", self.base))
+            .send()
+            .await
+            .expect("GET /health");
+        assert_eq!(res.status(), 200, "/health");
+        res.json().await.expect("health JSON")
     }
 
     /// POSTs JSON; returns the status and the JSON body.

@@ -1,9 +1,9 @@
 //! The chat flow (spec 8) against a stand-in model: SSE order, what is
 //! stored, what the model is sent, titles, one reply at a time, failures.
 
-mod common;
 #[path = "support/chat.rs"]
 mod chat;
+mod common;
 #[path = "support/fake_model.rs"]
 mod fake_model;
 
@@ -18,10 +18,14 @@ use performchat::app::Config;
 use performchat::chat::{ChatConfig, HistoryBudget};
 use performchat::store::Store;
 
-const TEMPLATE: &str = "You help {{customer_user.name}}/{{customer_user.external_id}} for {{agent.name}} on {{date}}.";
+const TEMPLATE: &str =
+    "You help {{customer_user.name}}/{{customer_user.external_id}} for {{agent.name}} on {{date}}.";
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 backend_tests! {

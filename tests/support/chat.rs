@@ -6,15 +6,27 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use serde_json::{json, Value};
 
-use crate::common::{Reply, TestApp, Tenant};
+use crate::common::{Reply, Tenant, TestApp};
 use performchat::domain::{now_ms, Field};
 use performchat::store::{AgentChanges, Store};
 
 /// A new agent of `t` whose model is the fake's `mode`.
-pub async fn model_agent(app: &TestApp, t: &Tenant, url: &str, mode: &str, template: &str) -> String {
+pub async fn model_agent(
+    app: &TestApp,
+    t: &Tenant,
+    url: &str,
+    mode: &str,
+    template: &str,
+) -> String {
     let agent = app
         .store
-        .create_agent(&t.company, &format!("Agent {mode}"), Some(template), true, now_ms())
+        .create_agent(
+            &t.company,
+            &format!("Agent {mode}"),
+            Some(template),
+            true,
+            now_ms(),
+        )
         .await
         .unwrap();
     let changes = AgentChanges {
@@ -46,7 +58,13 @@ pub async fn chat_token(app: &TestApp, t: &Tenant, agent: &str, user_id: &str) -
 }
 
 /// A request carrying `Authorization: Bearer <token>`.
-pub fn bearer(method: Method, uri: &str, token: &str, body: Option<Value>, sse: bool) -> Request<Body> {
+pub fn bearer(
+    method: Method,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+    sse: bool,
+) -> Request<Body> {
     let mut req = Request::builder()
         .method(method)
         .uri(uri)
@@ -69,7 +87,8 @@ pub async fn chat_get(app: &TestApp, token: &str, uri: &str) -> Reply {
 }
 
 pub async fn chat_post(app: &TestApp, token: &str, uri: &str, body: Value) -> Reply {
-    app.send(bearer(Method::POST, uri, token, Some(body), false)).await
+    app.send(bearer(Method::POST, uri, token, Some(body), false))
+        .await
 }
 
 /// Creates a conversation; returns its id.
@@ -85,12 +104,29 @@ pub fn messages_uri(conv: &str) -> String {
 
 /// Posts `content` as JSON (no SSE).
 pub async fn say(app: &TestApp, token: &str, conv: &str, content: &str) -> Reply {
-    chat_post(app, token, &messages_uri(conv), json!({ "content": content })).await
+    chat_post(
+        app,
+        token,
+        &messages_uri(conv),
+        json!({ "content": content }),
+    )
+    .await
 }
 
 /// Posts `content` asking for SSE; returns the status and the events in order.
-pub async fn say_sse(app: &TestApp, token: &str, conv: &str, content: &str) -> (u16, Vec<(String, Value)>) {
-    let req = bearer(Method::POST, &messages_uri(conv), token, Some(json!({ "content": content })), true);
+pub async fn say_sse(
+    app: &TestApp,
+    token: &str,
+    conv: &str,
+    content: &str,
+) -> (u16, Vec<(String, Value)>) {
+    let req = bearer(
+        Method::POST,
+        &messages_uri(conv),
+        token,
+        Some(json!({ "content": content })),
+        true,
+    );
     let r = app.send(req).await;
     (r.status.as_u16(), parse_sse(&r.text))
 }

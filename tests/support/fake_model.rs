@@ -147,10 +147,14 @@ async fn completions(State(shared): State<Arc<Shared>>, Json(body): Json<Value>)
             _ => {
                 let text: Vec<char> = format!("You said: {last_user}").chars().collect();
                 for piece in text.chunks(4) {
-                    send(chunk(json!({ "content": piece.iter().collect::<String>() }), None));
+                    send(chunk(
+                        json!({ "content": piece.iter().collect::<String>() }),
+                        None,
+                    ));
                 }
                 send(chunk(json!({}), Some("stop")));
-                let usage = json!({ "id": "chatcmpl-1", "choices": [], "usage": { "prompt_tokens": 1 } });
+                let usage =
+                    json!({ "id": "chatcmpl-1", "choices": [], "usage": { "prompt_tokens": 1 } });
                 send(Bytes::from(format!("data: {usage}\n\n")));
                 if model != "nodone" {
                     send(Bytes::from("data: [DONE]\n\n"));

@@ -65,8 +65,9 @@ pub enum Command {
     /// Manage a company's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(admin::ApiKeyCommand),
-    /// Copy every company, agent, API key, customer user and the JWT secret
-    /// into an empty database (SQLite <-> PostgreSQL); ignores --database-url.
+    /// Copy every company, agent, API key, customer user, conversation, message
+    /// and the JWT secret into an empty database (SQLite <-> PostgreSQL);
+    /// ignores --database-url.
     #[command(name = "migrate-store")]
     MigrateStore(migrate::MigrateStoreArgs),
     /// Customer users, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).

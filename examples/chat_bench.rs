@@ -32,7 +32,11 @@ fn cli(bin: &str, db: &str, args: &[&str]) -> Value {
         .args(args)
         .output()
         .expect("run the CLI");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON from the CLI")
 }
 
@@ -53,19 +57,40 @@ struct Api {
 impl Api {
     async fn token(&self, key: &(String, String), agent: &str, user: &str) -> String {
         let body = json!({ "keyId": key.0, "keySecret": key.1, "userId": user, "agentId": agent, "expiresIn": "1h" });
-        let r: Value = self.http.post(format!("{}/rest/v1/auth/token", self.base)).json(&body).send().await.unwrap().json().await.unwrap();
+        let r: Value = self
+            .http
+            .post(format!("{}/rest/v1/auth/token", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         r["token"].as_str().expect("token").to_owned()
     }
 
     async fn conversation(&self, token: &str) -> String {
-        let r: Value = self.http.post(format!("{}/rest/v1/chat/conversations", self.base))
-            .bearer_auth(token).json(&json!({})).send().await.unwrap().json().await.unwrap();
+        let r: Value = self
+            .http
+            .post(format!("{}/rest/v1/chat/conversations", self.base))
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         r["id"].as_str().expect("conversation id").to_owned()
     }
 
     fn say(&self, token: &str, conv: &str, content: &str) -> reqwest::RequestBuilder {
         self.http
-            .post(format!("{}/rest/v1/chat/conversations/{conv}/messages", self.base))
+            .post(format!(
+                "{}/rest/v1/chat/conversations/{conv}/messages",
+                self.base
+            ))
             .bearer_auth(token)
             .header("accept", "text/event-stream")
             .json(&json!({ "content": content }))
@@ -74,32 +99,84 @@ impl Api {
 
 #[tokio::main]
 async fn main() {
-    let bin = std::env::args().nth(1).unwrap_or_else(|| "target/release/performchat".into());
+    let bin = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/release/performchat".into());
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("bench.db").display());
     let model = fake_model::FakeModel::start().await;
 
-    let company = cli(&bin, &db, &["company", "create", "--name", "Bench"])["id"].as_str().unwrap().to_owned();
+    let company = cli(&bin, &db, &["company", "create", "--name", "Bench"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let agent = |mode: &str| {
-        cli(&bin, &db, &["agent", "create", "--company", &company, "--name", mode, "--prompt-template",
-            "You help {{customer_user.external_id}}.", "--llm-url", &model.url, "--llm-model", mode])["id"]
-            .as_str().unwrap().to_owned()
+        cli(
+            &bin,
+            &db,
+            &[
+                "agent",
+                "create",
+                "--company",
+                &company,
+                "--name",
+                mode,
+                "--prompt-template",
+                "You help {{customer_user.external_id}}.",
+                "--llm-url",
+                &model.url,
+                "--llm-model",
+                mode,
+            ],
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     let (echo, gated) = (agent("echo"), agent("gated"));
-    let k = cli(&bin, &db, &["api-key", "create", "--company", &company, "--name", "bench"]);
-    let key = (k["keyId"].as_str().unwrap().to_owned(), k["keySecret"].as_str().unwrap().to_owned());
+    let k = cli(
+        &bin,
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--company",
+            &company,
+            "--name",
+            "bench",
+        ],
+    );
+    let key = (
+        k["keyId"].as_str().unwrap().to_owned(),
+        k["keySecret"].as_str().unwrap().to_owned(),
+    );
 
     let mut server = Command::new(&bin)
-        .args(["--database-url", &db, "serve", "--listen", &format!("127.0.0.1:{PORT}")])
+        .args([
+            "--database-url",
+            &db,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{PORT}"),
+        ])
         .env("RUST_LOG", "warn")
         .env("PERFORMCHAT_RATE_LIMITS", "off")
         .env_remove("PERFORMCHAT_LLM_URL")
         .stdout(Stdio::null())
         .spawn()
         .expect("start the server");
-    let api = Arc::new(Api { http: reqwest::Client::new(), base: format!("http://127.0.0.1:{PORT}") });
+    let api = Arc::new(Api {
+        http: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{PORT}"),
+    });
     for _ in 0..100 {
-        if api.http.get(format!("{}/health", api.base)).send().await.is_ok_and(|r| r.status() == 200) {
+        if api
+            .http
+            .get(format!("{}/health", api.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -118,7 +195,14 @@ async fn main() {
             let mut n = 0;
             while start.elapsed() < RUN_FOR {
                 let t = Instant::now();
-                let body = api.say(&token, &conv, &format!("question {n}")).send().await.unwrap().text().await.unwrap();
+                let body = api
+                    .say(&token, &conv, &format!("question {n}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
                 assert!(body.contains("event: assistant_message"), "{body}");
                 latencies.push(t.elapsed());
                 n += 1;
@@ -133,7 +217,10 @@ async fn main() {
     let mut latencies: Vec<Duration> = results.into_iter().flat_map(Result::unwrap).collect();
     latencies.sort();
     let total = done.load(Ordering::Relaxed);
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1000.0;
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64()
+            * 1000.0
+    };
     println!(
         "messages: {total} in {:.1} s = {:.0} messages/s stored and streamed ({CLIENTS} clients; p50 {:.1} ms, p99 {:.1} ms)",
         elapsed.as_secs_f64(), total as f64 / elapsed.as_secs_f64(), pct(0.5), pct(0.99)
@@ -176,7 +263,11 @@ async fn main() {
     for _ in 0..STREAMS {
         model.release();
     }
-    let finished = futures::future::join_all(streams).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    let finished = futures::future::join_all(streams)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
     println!(
         "memory: RSS {:.1} MB before, {:.1} MB with {} streams open ({:.1} KB per stream); {finished} replies completed",
         before as f64 / 1024.0, during as f64 / 1024.0, opened.load(Ordering::Relaxed),

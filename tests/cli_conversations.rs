@@ -170,9 +170,23 @@ async fn agent_create_and_update_set_the_model_and_the_rest() {
         "Bad",
         "--llm-url",
         "ftp://x",
+        "--llm-model",
+        "m",
     ]))
     .await;
-    assert!(!ok && err.contains("--llm-url"), "{err}");
+    assert!(!ok && err.contains("must be an http"), "{err}");
+    let (ok, _, err) = admin(s(&[
+        "agent",
+        "create",
+        "--company",
+        &t.company,
+        "--name",
+        "Half",
+        "--llm-url",
+        "http://127.0.0.1:1/v1",
+    ]))
+    .await;
+    assert!(!ok && err.contains("needs --llm-model"), "{err}");
     let (ok, _, err) = admin(s(&[
         "agent",
         "update",
@@ -184,4 +198,48 @@ async fn agent_create_and_update_set_the_model_and_the_rest() {
     ]))
     .await;
     assert!(!ok && err.contains("no agent"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn performchat_chat_streams_replies_in_the_terminal() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let t = app.tenant("Acme").await;
+    let (token, _) = chat::chat_token(&app, &t, &t.agent, "u1").await;
+    let served = app.serve().await;
+    let url = served.url("");
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_performchat"))
+            .args(["chat", "--url", &url])
+            .env("PERFORMCHAT_CHAT_TOKEN", &token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"hello there\n\nsecond\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.matches("No language model is configured").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"hello there\""), "{stdout}");
+    let listed = app.get("/rest/v1/conversations", t.creds()).await;
+    assert_eq!(listed.assert_ok()["data"][0]["message_count"], 4);
 }

@@ -246,6 +246,12 @@ pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyh
             model,
         } => {
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            // A URL alone would send an empty model name unless the server
+            // has a default; say so now rather than at the first chat.
+            anyhow::ensure!(
+                model.llm_url.is_none() || model.llm_model.is_some(),
+                "--llm-url needs --llm-model too"
+            );
             let mut changes = AgentChanges::default();
             model.changes(&mut changes)?;
             require_company(store, company).await?;

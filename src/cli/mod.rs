@@ -2,6 +2,7 @@
 //! the database directly. With `--json` each prints one JSON object.
 
 pub mod admin;
+pub mod chat;
 pub mod conversations;
 pub mod migrate;
 pub mod remote;
@@ -76,6 +77,8 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Conversations and messages, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
     Conversations(conversations::ConversationsArgs),
+    /// Chat in the terminal as an end user, with a chat token (PERFORMCHAT_CHAT_TOKEN).
+    Chat(chat::ChatArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -255,6 +258,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users(args) => users::run(args, json).await,
         Command::Token(args) => token::run(args, json).await,
         Command::Conversations(args) => conversations::run(args, json).await,
+        Command::Chat(args) => chat::run(args).await,
         Command::Serve(args) => serve(connect(&cli).await?, args).await,
         Command::Quickstart(args) => admin::quickstart(&connect(&cli).await?, args, json).await,
         Command::Company(cmd) => admin::company(&connect(&cli).await?, cmd, json).await,

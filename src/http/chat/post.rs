@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -77,7 +77,13 @@ pub async fn post(
     let started = post_message(&state, &t.user, &t.agent, &id, &content).await?;
     let question = MessageView::from(started.question);
     if wants_sse(&headers) {
-        return Ok(sse(question, started.events).into_response());
+        let mut response = sse(question, started.events).into_response();
+        // Reverse proxies such as nginx would otherwise hold deltas back.
+        response.headers_mut().insert(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        );
+        return Ok(response);
     }
     let mut events = started.events;
     while let Some(event) = events.recv().await {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::TokenSigner;
-use crate::chat::ChatConfig;
+use crate::chat::{ChatConfig, ReplyTasks};
 use crate::llm::{ModelEndpoint, ModelLimits, ModelRegistry};
 use crate::store::Store;
 
@@ -47,6 +47,7 @@ pub struct AppState {
     pub config: Config,
     pub models: ModelRegistry,
     pub chat: ChatConfig,
+    pub replies: Arc<ReplyTasks>,
     /// When each key's `last_used_at` was last written by this node, so a busy
     /// key costs one write a minute rather than one per request.
     key_touches: Mutex<HashMap<String, i64>>,
@@ -77,6 +78,7 @@ impl AppState {
             signer: TokenSigner::new(secret.as_bytes()),
             models,
             chat: config.chat,
+            replies: Arc::default(),
             config,
             key_touches: Mutex::new(HashMap::new()),
         }))
@@ -113,19 +115,27 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = state.config.shutdown_grace;
+    let replies = Arc::clone(&state.replies);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
         let _ = stopping_tx.send(());
     };
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(signal);
+    // Replies whose clients already left are still generating: they get
+    // the same grace, so they are stored rather than cut off.
+    let server = async move {
+        let result = server.into_future().await;
+        replies.idle().await;
+        result
+    };
     tokio::select! {
-        result = server.into_future() => result,
+        result = server => result,
         _ = async {
             let _ = stopping_rx.await;
             tokio::time::sleep(grace).await;
         } => {
-            tracing::warn!("in-flight requests did not finish within {grace:?}; exiting");
+            tracing::warn!("in-flight requests or replies did not finish within {grace:?}; exiting");
             Ok(())
         }
     }

@@ -165,6 +165,33 @@ backend_tests! {
         }
     }
 
+    async fn a_graceful_shutdown_waits_for_replies_whose_clients_left(app) {
+        let model = FakeModel::start().await;
+        let t = app.tenant("Acme").await;
+        let agent = model_agent(&app, &t, &model.url, "gated", "Hi").await;
+        let (token, _) = chat_token(&app, &t, &agent, "u1").await;
+        let conv = new_conversation(&app, &token, json!({})).await;
+        let served = app.serve().await;
+        let mut res = reqwest::Client::new()
+            .post(served.url(&messages_uri(&conv)))
+            .bearer_auth(&token)
+            .header("accept", "text/event-stream")
+            .json(&json!({ "content": "still there?" }))
+            .send().await.unwrap();
+        let mut seen = String::new();
+        while !seen.contains("event: delta") {
+            seen.push_str(&String::from_utf8_lossy(&res.chunk().await.unwrap().expect("more events")));
+        }
+        drop(res);
+        let mut stopping = tokio::spawn(served.shutdown());
+        // Pending for as long as the reply is held back: this cannot pass early.
+        let early = tokio::time::timeout(Duration::from_millis(200), &mut stopping).await;
+        assert!(early.is_err(), "shutdown finished while a reply was still being generated");
+        model.release();
+        stopping.await.unwrap().unwrap();
+        assert_eq!(history(&app, &token, &conv).await, pairs(&[("user", "still there?"), ("assistant", "Hello world")]));
+    }
+
     async fn a_failing_model_is_a_502_that_keeps_the_question(app) {
         let model = FakeModel::start().await;
         let t = app.tenant("Acme").await;

@@ -5,11 +5,12 @@
 
 pub mod input;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::app::SharedState;
 use crate::domain::{now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent};
@@ -38,6 +39,43 @@ impl Default for ChatConfig {
 }
 
 pub const MODEL_UNAVAILABLE: &str = "Language model unavailable";
+
+/// The replies being generated on this node, so a graceful shutdown can let
+/// them finish and be stored even when their clients have already left.
+#[derive(Default)]
+pub struct ReplyTasks {
+    running: AtomicUsize,
+    idle: Notify,
+}
+
+impl ReplyTasks {
+    fn start(self: &Arc<Self>) -> ReplyGuard {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        ReplyGuard(Arc::clone(self))
+    }
+
+    /// Resolves once no reply is being generated.
+    pub async fn idle(&self) {
+        loop {
+            // Registered before the check, so a task ending in between still wakes us.
+            let idle = self.idle.notified();
+            if self.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+struct ReplyGuard(Arc<ReplyTasks>);
+
+impl Drop for ReplyGuard {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
 
 /// What the generation task reports, in order: deltas, then one end.
 #[derive(Debug)]
@@ -106,7 +144,11 @@ pub async fn post_message(
         conversation_id: conversation_id.to_owned(),
         lease,
     };
-    tokio::spawn(job.run(tx));
+    let guard = state.replies.start();
+    tokio::spawn(async move {
+        job.run(tx).await;
+        drop(guard);
+    });
     Ok(Started { question, events })
 }
 

@@ -2,6 +2,7 @@
 //! the database directly. With `--json` each prints one JSON object.
 
 pub mod admin;
+pub mod agents;
 pub mod chat;
 pub mod conversations;
 pub mod migrate;
@@ -62,7 +63,7 @@ pub enum Command {
     Company(admin::CompanyCommand),
     /// Manage a company's agents.
     #[command(subcommand)]
-    Agent(admin::AgentCommand),
+    Agent(agents::AgentCommand),
     /// Manage a company's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(admin::ApiKeyCommand),
@@ -262,7 +263,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(connect(&cli).await?, args).await,
         Command::Quickstart(args) => admin::quickstart(&connect(&cli).await?, args, json).await,
         Command::Company(cmd) => admin::company(&connect(&cli).await?, cmd, json).await,
-        Command::Agent(cmd) => admin::agent(&connect(&cli).await?, cmd, json).await,
+        Command::Agent(cmd) => agents::agent(&connect(&cli).await?, cmd, json).await,
         Command::ApiKey(cmd) => admin::api_key(&connect(&cli).await?, cmd, json).await,
     }
 }

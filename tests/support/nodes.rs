@@ -42,6 +42,9 @@ fn command(database_url: &str) -> Command {
         .env_remove("PERFORMCHAT_DATABASE_URL")
         .env_remove("PERFORMCHAT_RATE_LIMITS")
         .env_remove("PERFORMCHAT_RATE_LIMIT_STORE")
+        .env_remove("PERFORMCHAT_LLM_URL")
+        .env_remove("PERFORMCHAT_LLM_MODEL")
+        .env_remove("PERFORMCHAT_LLM_API_KEY")
         .env("RUST_LOG", "warn");
     cmd
 }
@@ -122,6 +125,12 @@ impl Node {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Kills the process at once (no graceful shutdown), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The server process's id (for reading its memory use).

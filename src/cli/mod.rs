@@ -65,7 +65,7 @@ pub struct DbArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create a company, an agent and an API key in one go, and print a
     /// ready-to-run token request and the environment lines for the clients.
     Quickstart(admin::QuickstartArgs),

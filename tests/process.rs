@@ -264,7 +264,9 @@ async fn json_logs_are_one_object_per_line() {
         .spawn()
         .unwrap();
     let text = wait_for_log(&log, "listening on http://");
-    let started: Value = serde_json::from_str(text.lines().next().unwrap()).expect("JSON");
+    let started: Value =
+        serde_json::from_str(text.lines().find(|l| l.contains("listening on")).unwrap())
+            .expect("JSON");
     let base = started["message"]
         .as_str()
         .unwrap()

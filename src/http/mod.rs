@@ -10,6 +10,7 @@ mod recipes;
 mod tokens;
 mod users;
 pub mod views;
+mod widget;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -56,6 +57,9 @@ pub fn router(state: SharedState) -> Router {
     let api = api();
     Router::new()
         .route("/health", get(ops::health))
+        .route("/widget.js", get(widget::widget_js))
+        .route("/chat-demo", get(widget::chat_demo))
+        .route("/chat-demo.js", get(widget::chat_demo_js))
         .nest("/rest/v1/v1", api.clone())
         .nest("/rest/v1", api)
         .fallback(ops::not_found)

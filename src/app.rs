@@ -8,6 +8,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::TokenSigner;
+use crate::chat::ChatConfig;
+use crate::llm::{ModelEndpoint, ModelLimits, ModelRegistry};
 use crate::store::Store;
 
 /// Settings that shape request handling (the CLI fills them from flags/env).
@@ -17,6 +19,13 @@ pub struct Config {
     pub max_token_ttl_secs: i64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// The server's default model; `None` means the offline responder for
+    /// every agent that names no model of its own.
+    pub llm: Option<ModelEndpoint>,
+    pub model_limits: ModelLimits,
+    pub chat: ChatConfig,
+    /// Origins allowed to call `/rest/v1/chat/*` from a browser; empty means any.
+    pub chat_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -24,6 +33,10 @@ impl Default for Config {
         Config {
             max_token_ttl_secs: 30 * 86_400,
             shutdown_grace: Duration::from_secs(30),
+            llm: None,
+            model_limits: ModelLimits::default(),
+            chat: ChatConfig::default(),
+            chat_origins: Vec::new(),
         }
     }
 }
@@ -32,6 +45,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub signer: TokenSigner,
     pub config: Config,
+    pub models: ModelRegistry,
+    pub chat: ChatConfig,
     /// When each key's `last_used_at` was last written by this node, so a busy
     /// key costs one write a minute rather than one per request.
     key_touches: Mutex<HashMap<String, i64>>,
@@ -56,9 +71,12 @@ impl AppState {
                 .await
                 .map_err(|e| anyhow::anyhow!("reading the JWT secret: {e}"))?,
         };
+        let models = ModelRegistry::new(config.llm.clone(), config.model_limits)?;
         Ok(Arc::new(AppState {
             store,
             signer: TokenSigner::new(secret.as_bytes()),
+            models,
+            chat: config.chat,
             config,
             key_touches: Mutex::new(HashMap::new()),
         }))

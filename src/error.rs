@@ -20,6 +20,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Unavailable(&'static str),
+    /// An upstream (the language model) failed.
+    #[error("{0}")]
+    BadGateway(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -38,19 +41,36 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
-/// Builds the spec's error body for any status, so layers that never see an
-/// `ApiError` (panics, routing) answer in the same shape.
-pub fn error_response(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({
+impl ApiError {
+    /// The error body as JSON (for an SSE `error` event); internal details
+    /// stay in the log, as in [`IntoResponse`].
+    pub fn body(&self) -> serde_json::Value {
+        let message = match self {
+            ApiError::Internal(_) => "Internal server error".to_owned(),
+            other => other.to_string(),
+        };
+        error_body(self.status(), &message)
+    }
+}
+
+pub fn error_body(status: StatusCode, message: &str) -> serde_json::Value {
+    serde_json::json!({
         "statusCode": status.as_u16(),
         "message": message,
         "error": status.canonical_reason().unwrap_or("Error"),
-    });
+    })
+}
+
+/// Builds the spec's error body for any status, so layers that never see an
+/// `ApiError` (panics, routing) answer in the same shape.
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    let body = error_body(status, message);
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],

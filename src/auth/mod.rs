@@ -6,8 +6,10 @@
 //! HMAC-SHA-256(key = key id, message = secret), which also ties each hash to
 //! its own key row.
 
+mod check;
 mod jwt;
 
+pub use check::{check_token, CheckedToken, TokenAudience};
 pub use jwt::{Claims, TokenError, TokenSigner, ISSUER};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -8,7 +8,8 @@ use crate::domain::{
     format_ms, new_id, now_ms, parse_rfc3339_ms, Agent, ApiKeyRecord, Company, Environment, IdKind,
     Permissions,
 };
-use crate::store::{PageRequest, Store};
+use crate::domain::Field;
+use crate::store::{AgentChanges, PageRequest, Store};
 
 #[derive(clap::Args, Debug)]
 pub struct QuickstartArgs {
@@ -49,6 +50,31 @@ pub enum AgentCommand {
         inactive: bool,
         #[arg(long)]
         prompt_template: Option<String>,
+        #[command(flatten)]
+        model: AgentModelArgs,
+    },
+    /// Change an agent's name, prompt template, model or active state; what
+    /// is left out stays as it is.
+    Update {
+        #[arg(long)]
+        company: String,
+        agent_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, conflicts_with = "clear_prompt_template")]
+        prompt_template: Option<String>,
+        /// Remove the prompt template (no system message is sent).
+        #[arg(long)]
+        clear_prompt_template: bool,
+        #[command(flatten)]
+        model: AgentModelArgs,
+        /// Forget the agent's own model: it uses the server's again.
+        #[arg(long, conflicts_with_all = ["llm_url", "llm_model"])]
+        clear_llm: bool,
+        #[arg(long, conflicts_with = "inactive")]
+        active: bool,
+        #[arg(long)]
+        inactive: bool,
     },
     /// List a company's agents.
     List {
@@ -67,6 +93,31 @@ pub enum AgentCommand {
         company: String,
         agent_id: String,
     },
+}
+
+/// An agent's own OpenAI-compatible model, overriding the server's default.
+#[derive(clap::Args, Debug, Default)]
+pub struct AgentModelArgs {
+    /// Base URL of the model server, e.g. http://127.0.0.1:11434/v1.
+    #[arg(long)]
+    pub llm_url: Option<String>,
+    /// Model name at that server (or at the server's default URL).
+    #[arg(long)]
+    pub llm_model: Option<String>,
+}
+
+impl AgentModelArgs {
+    fn changes(&self, changes: &mut AgentChanges) -> anyhow::Result<()> {
+        if let Some(url) = &self.llm_url {
+            crate::llm::check_base_url(url).map_err(|e| anyhow::anyhow!("--llm-url: {e}"))?;
+            changes.llm_url = Field::Set(url.clone());
+        }
+        if let Some(model) = &self.llm_model {
+            anyhow::ensure!(!model.trim().is_empty(), "--llm-model must not be empty");
+            changes.llm_model = Field::Set(model.clone());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -111,7 +162,8 @@ fn company_json(c: &Company) -> serde_json::Value {
 fn agent_json(a: &Agent) -> serde_json::Value {
     json!({
         "id": a.id, "company_id": a.company_id, "name": a.name, "active": a.active,
-        "prompt_template": a.prompt_template, "created_at": format_ms(a.created_at),
+        "prompt_template": a.prompt_template, "llm_url": a.llm_url, "llm_model": a.llm_model,
+        "created_at": format_ms(a.created_at), "updated_at": format_ms(a.updated_at),
     })
 }
 
@@ -191,20 +243,63 @@ pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyh
             name,
             inactive,
             prompt_template,
+            model,
         } => {
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            let mut changes = AgentChanges::default();
+            model.changes(&mut changes)?;
             require_company(store, company).await?;
-            let a = store
-                .create_agent(
-                    company,
-                    name,
-                    prompt_template.as_deref(),
-                    !inactive,
-                    now_ms(),
-                )
+            let now = now_ms();
+            let mut a = store
+                .create_agent(company, name, prompt_template.as_deref(), !inactive, now)
                 .await?;
+            if !changes.llm_url.is_absent() || !changes.llm_model.is_absent() {
+                a = store
+                    .update_agent(company, &a.id, &changes, now)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("agent {} vanished", a.id))?;
+            }
             print(as_json, agent_json(&a), || {
                 format!("created agent {} ({})", a.id, a.name)
+            });
+        }
+        AgentCommand::Update {
+            company,
+            agent_id,
+            name,
+            prompt_template,
+            clear_prompt_template,
+            model,
+            clear_llm,
+            active,
+            inactive,
+        } => {
+            let mut changes = AgentChanges {
+                name: name.clone(),
+                ..AgentChanges::default()
+            };
+            if let Some(n) = name {
+                anyhow::ensure!(!n.trim().is_empty(), "--name must not be empty");
+            }
+            if let Some(t) = prompt_template {
+                changes.prompt_template = Field::Set(t.clone());
+            } else if *clear_prompt_template {
+                changes.prompt_template = Field::Null;
+            }
+            model.changes(&mut changes)?;
+            if *clear_llm {
+                changes.llm_url = Field::Null;
+                changes.llm_model = Field::Null;
+            }
+            if *active || *inactive {
+                changes.active = Some(*active);
+            }
+            let a = store
+                .update_agent(company, agent_id, &changes, now_ms())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no agent {agent_id} in company {company}"))?;
+            print(as_json, agent_json(&a), || {
+                format!("updated agent {} ({})", a.id, a.name)
             });
         }
         AgentCommand::List { company } => {

@@ -92,6 +92,114 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, env = "PERFORMCHAT_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,
+
+    #[command(flatten)]
+    pub chat: ChatArgs,
+}
+
+/// The language model and the chat limits (spec 8).
+#[derive(clap::Args, Debug)]
+pub struct ChatArgs {
+    /// Base URL of the default OpenAI-compatible model server, e.g.
+    /// http://127.0.0.1:11434/v1 (Ollama). Without it, agents that name no
+    /// model of their own get the built-in offline responder.
+    #[arg(long, env = "PERFORMCHAT_LLM_URL")]
+    pub llm_url: Option<String>,
+
+    /// The default model's name, e.g. llama3.2 (needed with --llm-url).
+    #[arg(long, env = "PERFORMCHAT_LLM_MODEL")]
+    pub llm_model: Option<String>,
+
+    /// API key sent to the default model server (only to it). Prefer the
+    /// environment variable: command lines are visible to other users.
+    #[arg(long, env = "PERFORMCHAT_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+
+    /// Cap on a reply's length, sent to the model as max_tokens.
+    #[arg(long, env = "PERFORMCHAT_LLM_MAX_TOKENS", default_value_t = 1024)]
+    pub llm_max_tokens: u32,
+
+    /// Seconds to wait for a connection to the model server.
+    #[arg(long, env = "PERFORMCHAT_LLM_CONNECT_TIMEOUT", default_value_t = 10)]
+    pub llm_connect_timeout: u64,
+
+    /// Seconds to wait for the model's first piece of text.
+    #[arg(long, env = "PERFORMCHAT_LLM_FIRST_TOKEN_TIMEOUT", default_value_t = 60)]
+    pub llm_first_token_timeout: u64,
+
+    /// Seconds a whole reply may take.
+    #[arg(long, env = "PERFORMCHAT_LLM_REPLY_TIMEOUT", default_value_t = 300)]
+    pub llm_reply_timeout: u64,
+
+    /// Most messages of a conversation sent to the model (the new one included).
+    #[arg(long, env = "PERFORMCHAT_CHAT_HISTORY_MESSAGES", default_value_t = 20)]
+    pub chat_history_messages: u32,
+
+    /// Most code points of conversation history sent to the model (the
+    /// system prompt not counted).
+    #[arg(long, env = "PERFORMCHAT_CHAT_HISTORY_CHARS", default_value_t = 24_000)]
+    pub chat_history_chars: usize,
+
+    /// Milliseconds a reply lease lasts unless its node renews it: how long a
+    /// conversation stays busy after the node generating its reply dies.
+    #[arg(long, env = "PERFORMCHAT_CHAT_LEASE_MS", default_value_t = 30_000)]
+    pub chat_lease_ms: u64,
+
+    /// Comma-separated origins allowed to call /rest/v1/chat/* from a
+    /// browser; any origin when unset (the bearer token is the credential).
+    #[arg(long, env = "PERFORMCHAT_CHAT_ORIGINS", value_delimiter = ',')]
+    pub chat_origins: Vec<String>,
+}
+
+impl ChatArgs {
+    /// Checks the flags and fills the matching parts of `config`.
+    pub fn apply(&self, config: &mut Config) -> anyhow::Result<()> {
+        use crate::llm::{ModelEndpoint, ModelLimits};
+        let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        config.llm = match (nonempty(&self.llm_url), nonempty(&self.llm_model)) {
+            (Some(url), Some(model)) => {
+                crate::llm::check_base_url(&url).map_err(|e| anyhow::anyhow!("--llm-url: {e}"))?;
+                Some(ModelEndpoint {
+                    url,
+                    model,
+                    api_key: nonempty(&self.llm_api_key),
+                })
+            }
+            (None, None) => None,
+            (Some(_), None) => anyhow::bail!("--llm-url needs --llm-model too"),
+            (None, Some(_)) => anyhow::bail!("--llm-model needs --llm-url too"),
+        };
+        anyhow::ensure!(self.llm_max_tokens > 0, "--llm-max-tokens must be positive");
+        anyhow::ensure!(
+            self.llm_connect_timeout > 0 && self.llm_first_token_timeout > 0 && self.llm_reply_timeout > 0,
+            "model timeouts must be positive"
+        );
+        anyhow::ensure!(
+            self.chat_history_messages > 0 && self.chat_history_chars > 0,
+            "the history budget must be positive"
+        );
+        anyhow::ensure!(self.chat_lease_ms >= 300, "--chat-lease-ms must be at least 300");
+        config.model_limits = ModelLimits {
+            connect_timeout: Duration::from_secs(self.llm_connect_timeout),
+            first_token_timeout: Duration::from_secs(self.llm_first_token_timeout),
+            reply_timeout: Duration::from_secs(self.llm_reply_timeout),
+            max_tokens: self.llm_max_tokens,
+        };
+        config.chat = crate::chat::ChatConfig {
+            history: crate::chat::HistoryBudget {
+                messages: self.chat_history_messages,
+                chars: self.chat_history_chars,
+            },
+            lease: Duration::from_millis(self.chat_lease_ms),
+        };
+        config.chat_origins = self
+            .chat_origins
+            .iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        Ok(())
+    }
 }
 
 pub async fn connect(cli: &Cli) -> anyhow::Result<SqlStore> {
@@ -151,10 +259,17 @@ async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
     if args.max_token_ttl <= 0 {
         anyhow::bail!("--max-token-ttl must be positive");
     }
-    let config = Config {
+    let mut config = Config {
         max_token_ttl_secs: args.max_token_ttl,
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        ..Config::default()
     };
+    args.chat.apply(&mut config)?;
+    match &config.llm {
+        // The URL and model only: the API key is never logged.
+        Some(m) => tracing::info!(url = %m.url, model = %m.model, "default language model"),
+        None => tracing::info!("no default language model: agents without one get the offline responder"),
+    }
     let store: Arc<dyn Store> = Arc::new(store);
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)

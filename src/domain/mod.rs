@@ -2,6 +2,7 @@
 //! these types is already known to satisfy the spec's rules, so the store and
 //! the handlers never re-check them.
 
+mod chat;
 mod expires_in;
 mod fields;
 mod ids;
@@ -10,6 +11,9 @@ mod models;
 mod permissions;
 mod time;
 
+pub use chat::{
+    title_from_message, Conversation, Message, MessageContent, Role, Title, MAX_MESSAGE_CHARS,
+};
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};
 pub use ids::{new_id, IdKind};

@@ -51,7 +51,7 @@ impl<T: Endpoint> FromRequest<SharedState> for Call<T> {
     }
 }
 
-async fn read_json_object(body: Body) -> Result<Map<String, Value>, ApiError> {
+pub(crate) async fn read_json_object(body: Body) -> Result<Map<String, Value>, ApiError> {
     let bytes = Limited::new(body, BODY_LIMIT)
         .collect()
         .await

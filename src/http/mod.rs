@@ -2,6 +2,8 @@
 
 mod agents;
 mod bulk;
+mod chat;
+mod conversations;
 mod export;
 pub mod extract;
 mod ops;
@@ -30,7 +32,7 @@ pub use ops::ApiDoc;
 
 use crate::app::SharedState;
 
-fn api() -> Router<SharedState> {
+fn api(chat_origins: &[String]) -> Router<SharedState> {
     Router::new()
         .route("/auth/token", post(tokens::issue))
         .route("/auth/invalidate-token", post(tokens::invalidate))
@@ -50,11 +52,15 @@ fn api() -> Router<SharedState> {
         )
         .route("/agents", get(agents::list))
         .route("/agents/{id}", get(agents::get))
+        .route("/conversations", get(conversations::list))
+        .route("/conversations/{id}", get(conversations::get))
+        .route("/conversations/{id}/messages", get(conversations::messages))
+        .nest("/chat", chat::router(chat_origins))
         .route("/openapi.json", get(ops::openapi_json))
 }
 
 pub fn router(state: SharedState) -> Router {
-    let api = api();
+    let api = api(&state.config.chat_origins);
     Router::new()
         .route("/health", get(ops::health))
         .route("/widget.js", get(widget::widget_js))

@@ -46,10 +46,39 @@ pub async fn health(State(state): State<SharedState>) -> Response {
         super::bulk::bulk,
         super::agents::list,
         super::agents::get,
+        super::conversations::list,
+        super::conversations::get,
+        super::conversations::messages,
+        super::chat::paths::session,
+        super::chat::paths::create,
+        super::chat::paths::list,
+        super::chat::paths::messages,
+        super::chat::paths::post,
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody)),
+    modifiers(&ChatTokenScheme)
 )]
 pub struct ApiDoc;
+
+/// The chat routes (spec 8) take the end user's chat token as a bearer token.
+struct ChatTokenScheme;
+
+impl utoipa::Modify for ChatTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "chat_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A chat token from POST /rest/v1/auth/token"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 #[utoipa::path(get, path = "/rest/v1/openapi.json", tag = "operations",
     responses((status = 200, description = "This OpenAPI document")))]

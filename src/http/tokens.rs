@@ -12,7 +12,7 @@ use super::views::{
     VerifyResponse,
 };
 use crate::app::SharedState;
-use crate::auth::{Claims, TokenError};
+use crate::auth::{check_token, Claims, TokenAudience};
 use crate::domain::{format_secs, ExpiresIn, ExternalId, Permission};
 use crate::error::{ApiError, ApiResult};
 use crate::store::TokenUser;
@@ -160,32 +160,16 @@ pub async fn verify(
 ) -> ApiResult<Json<VerifyResponse>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
     QueryParams::parse(raw.as_deref(), &[])?;
-    let claims = state.signer.verify(&call.body.token).map_err(|e| match e {
-        TokenError::Invalid => ApiError::Unauthorized("Invalid token"),
-        TokenError::Expired => ApiError::Unauthorized("Token has expired"),
-    })?;
-    // The claims are signed by us, so their company locates the user row.
-    let user = state
-        .store
-        .get_user(&claims.company_id, &claims.sub)
-        .await?
-        .filter(|u| u.active)
-        .ok_or(ApiError::Unauthorized(
-            "Customer user not found or inactive",
-        ))?;
-    if user.token_version != claims.token_version {
-        return Err(ApiError::Unauthorized("Token has been invalidated"));
-    }
-    if user.company_id != call.key.company_id {
-        return Err(ApiError::Unauthorized(
-            "Token does not belong to your company",
-        ));
-    }
-    let agent = state
-        .store
-        .get_agent(&user.company_id, &claims.agent_id)
-        .await?
-        .filter(|a| a.active)
-        .ok_or(ApiError::Unauthorized("Agent not found or inactive"))?;
-    Ok(Json(VerifyResponse::new(user, &agent, claims.exp)))
+    let checked = check_token(
+        state.store.as_ref(),
+        &state.signer,
+        &call.body.token,
+        TokenAudience::Company(&call.key.company_id),
+    )
+    .await?;
+    Ok(Json(VerifyResponse::new(
+        checked.user,
+        &checked.agent,
+        checked.claims.exp,
+    )))
 }

@@ -42,14 +42,18 @@ pub async fn check_token(
         .get_user(&claims.company_id, &claims.sub)
         .await?
         .filter(|u| u.active)
-        .ok_or(ApiError::Unauthorized("Customer user not found or inactive"))?;
+        .ok_or(ApiError::Unauthorized(
+            "Customer user not found or inactive",
+        ))?;
     if user.token_version != claims.token_version {
         return Err(ApiError::Unauthorized("Token has been invalidated"));
     }
     match audience {
         TokenAudience::Company(company_id) => {
             if user.company_id != company_id {
-                return Err(ApiError::Unauthorized("Token does not belong to your company"));
+                return Err(ApiError::Unauthorized(
+                    "Token does not belong to your company",
+                ));
             }
         }
         TokenAudience::EndUser => {

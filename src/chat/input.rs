@@ -168,7 +168,10 @@ mod tests {
     }
 
     fn pairs(turns: &[Turn]) -> Vec<(&str, &str)> {
-        turns.iter().map(|t| (t.role.as_str(), t.content.as_str())).collect()
+        turns
+            .iter()
+            .map(|t| (t.role.as_str(), t.content.as_str()))
+            .collect()
     }
 
     #[test]
@@ -189,28 +192,75 @@ mod tests {
     #[test]
     fn the_budget_keeps_the_latest_messages_and_opens_with_the_user() {
         let history: Vec<Message> = (0..30)
-            .map(|i| msg(i, if i % 2 == 0 { Role::User } else { Role::Assistant }, &format!("m{i}")))
+            .map(|i| {
+                msg(
+                    i,
+                    if i % 2 == 0 {
+                        Role::User
+                    } else {
+                        Role::Assistant
+                    },
+                    &format!("m{i}"),
+                )
+            })
             .collect();
         let mut with_new = history.clone();
         with_new.push(msg(30, Role::User, "new"));
-        let turns = history_turns(&with_new, HistoryBudget { messages: 20, chars: 24_000 });
+        let turns = history_turns(
+            &with_new,
+            HistoryBudget {
+                messages: 20,
+                chars: 24_000,
+            },
+        );
         // 20 messages: m11..m29 and "new"; m11 is an assistant turn, so dropped.
         assert_eq!(turns.len(), 19);
         assert_eq!(turns[0].content, "m12");
         assert_eq!(turns.last().unwrap().content, "new");
-        let by_chars = history_turns(&with_new, HistoryBudget { messages: 20, chars: 9 });
+        let by_chars = history_turns(
+            &with_new,
+            HistoryBudget {
+                messages: 20,
+                chars: 9,
+            },
+        );
         // "new", "m29" and "m28" are 3 code points each: exactly 9.
-        assert_eq!(pairs(&by_chars), [("user", "m28"), ("assistant", "m29"), ("user", "new")]);
-        let tiny = history_turns(&with_new, HistoryBudget { messages: 1, chars: 1 });
-        assert_eq!(pairs(&tiny), [("user", "new")], "the new message always goes");
+        assert_eq!(
+            pairs(&by_chars),
+            [("user", "m28"), ("assistant", "m29"), ("user", "new")]
+        );
+        let tiny = history_turns(
+            &with_new,
+            HistoryBudget {
+                messages: 1,
+                chars: 1,
+            },
+        );
+        assert_eq!(
+            pairs(&tiny),
+            [("user", "new")],
+            "the new message always goes"
+        );
     }
 
     #[test]
     fn the_template_is_the_only_system_message() {
         let history = [msg(1, Role::User, "q")];
-        let turns = model_input(&user(None), &agent(Some("Be kind.")), "d", &history, HistoryBudget::default());
+        let turns = model_input(
+            &user(None),
+            &agent(Some("Be kind.")),
+            "d",
+            &history,
+            HistoryBudget::default(),
+        );
         assert_eq!(pairs(&turns), [("system", "Be kind."), ("user", "q")]);
-        let bare = model_input(&user(None), &agent(None), "d", &history, HistoryBudget::default());
+        let bare = model_input(
+            &user(None),
+            &agent(None),
+            "d",
+            &history,
+            HistoryBudget::default(),
+        );
         assert_eq!(pairs(&bare), [("user", "q")]);
     }
 }

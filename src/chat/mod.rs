@@ -80,13 +80,22 @@ pub async fn post_message(
     let title = title_from_message(content.as_str());
     let question = match state
         .store
-        .begin_reply(owner, conversation_id, content.as_str(), &title, &lease, now)
+        .begin_reply(
+            owner,
+            conversation_id,
+            content.as_str(),
+            &title,
+            &lease,
+            now,
+        )
         .await?
     {
         BeginReply::Started { question, .. } => question,
         BeginReply::NotFound => return Err(ApiError::NotFound("Conversation not found")),
         BeginReply::Busy => {
-            return Err(ApiError::Conflict("A reply is already being generated".into()))
+            return Err(ApiError::Conflict(
+                "A reply is already being generated".into(),
+            ))
         }
     };
     let (tx, events) = mpsc::unbounded_channel();
@@ -124,7 +133,13 @@ impl Job {
         let end = match outcome {
             Ok(reply) => {
                 match store
-                    .finish_reply(company, &self.conversation_id, &self.lease.owner, &reply, now_ms())
+                    .finish_reply(
+                        company,
+                        &self.conversation_id,
+                        &self.lease.owner,
+                        &reply,
+                        now_ms(),
+                    )
                     .await
                 {
                     Ok(message) => ReplyEvent::Done(message),
@@ -148,7 +163,11 @@ impl Job {
         if let Err(e) = self
             .state
             .store
-            .release_lease(&self.user.company_id, &self.conversation_id, &self.lease.owner)
+            .release_lease(
+                &self.user.company_id,
+                &self.conversation_id,
+                &self.lease.owner,
+            )
             .await
         {
             // The lease lapses on its own; until then the conversation answers 409.
@@ -162,7 +181,12 @@ impl Job {
         let company = &self.user.company_id;
         let history = self.state.chat.history;
         let (messages, _) = store
-            .latest_messages(company, &self.conversation_id, history.messages.max(1), None)
+            .latest_messages(
+                company,
+                &self.conversation_id,
+                history.messages.max(1),
+                None,
+            )
             .await?
             .unwrap_or_default();
         let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
@@ -202,7 +226,11 @@ async fn renew(state: SharedState, company_id: String, conversation_id: String, 
             owner: owner.clone(),
             until: now_ms() + state.chat.lease.as_millis() as i64,
         };
-        match state.store.renew_lease(&company_id, &conversation_id, &lease).await {
+        match state
+            .store
+            .renew_lease(&company_id, &conversation_id, &lease)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(conversation = %conversation_id, "a reply lease was lost while generating");

@@ -4,11 +4,11 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::auth::{hash_key_secret, new_key_secret};
+use crate::domain::Field;
 use crate::domain::{
     format_ms, new_id, now_ms, parse_rfc3339_ms, Agent, ApiKeyRecord, Company, Environment, IdKind,
     Permissions,
 };
-use crate::domain::Field;
 use crate::store::{AgentChanges, PageRequest, Store};
 
 #[derive(clap::Args, Debug)]

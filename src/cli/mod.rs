@@ -124,7 +124,11 @@ pub struct ChatArgs {
     pub llm_connect_timeout: u64,
 
     /// Seconds to wait for the model's first piece of text.
-    #[arg(long, env = "PERFORMCHAT_LLM_FIRST_TOKEN_TIMEOUT", default_value_t = 60)]
+    #[arg(
+        long,
+        env = "PERFORMCHAT_LLM_FIRST_TOKEN_TIMEOUT",
+        default_value_t = 60
+    )]
     pub llm_first_token_timeout: u64,
 
     /// Seconds a whole reply may take.
@@ -171,14 +175,19 @@ impl ChatArgs {
         };
         anyhow::ensure!(self.llm_max_tokens > 0, "--llm-max-tokens must be positive");
         anyhow::ensure!(
-            self.llm_connect_timeout > 0 && self.llm_first_token_timeout > 0 && self.llm_reply_timeout > 0,
+            self.llm_connect_timeout > 0
+                && self.llm_first_token_timeout > 0
+                && self.llm_reply_timeout > 0,
             "model timeouts must be positive"
         );
         anyhow::ensure!(
             self.chat_history_messages > 0 && self.chat_history_chars > 0,
             "the history budget must be positive"
         );
-        anyhow::ensure!(self.chat_lease_ms >= 300, "--chat-lease-ms must be at least 300");
+        anyhow::ensure!(
+            self.chat_lease_ms >= 300,
+            "--chat-lease-ms must be at least 300"
+        );
         config.model_limits = ModelLimits {
             connect_timeout: Duration::from_secs(self.llm_connect_timeout),
             first_token_timeout: Duration::from_secs(self.llm_first_token_timeout),
@@ -268,7 +277,9 @@ async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
     match &config.llm {
         // The URL and model only: the API key is never logged.
         Some(m) => tracing::info!(url = %m.url, model = %m.model, "default language model"),
-        None => tracing::info!("no default language model: agents without one get the offline responder"),
+        None => tracing::info!(
+            "no default language model: agents without one get the offline responder"
+        ),
     }
     let store: Arc<dyn Store> = Arc::new(store);
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;

@@ -139,7 +139,10 @@ mod tests {
 
     #[test]
     fn short_titles_are_collapsed_and_trimmed() {
-        assert_eq!(title_from_message("  hello   there\n friend \t"), "hello there friend");
+        assert_eq!(
+            title_from_message("  hello   there\n friend \t"),
+            "hello there friend"
+        );
         let sixty = "a".repeat(60);
         assert_eq!(title_from_message(&sixty), sixty, "60 code points fit");
     }
@@ -148,7 +151,10 @@ mod tests {
     fn long_titles_cut_at_the_last_word_that_fits_with_the_ellipsis() {
         let words = "Why was my invoice for the enterprise plan charged twice this month although I cancelled";
         let title = title_from_message(words);
-        assert_eq!(title, "Why was my invoice for the enterprise plan charged twice…");
+        assert_eq!(
+            title,
+            "Why was my invoice for the enterprise plan charged twice…"
+        );
         assert!(title.chars().count() <= 60);
         // 59 code points of words then a space: the whole 59 fit before `…`.
         let exact = format!("{} {}", "b".repeat(29), "c".repeat(29));
@@ -174,7 +180,10 @@ mod tests {
         assert!(MessageContent::parse(String::new()).is_err());
         assert!(MessageContent::parse(" \n\t ".into()).is_err());
         assert!(MessageContent::parse("a\0b".into()).is_err());
-        assert!(MessageContent::parse("é".repeat(8000)).is_ok(), "code points, not bytes");
+        assert!(
+            MessageContent::parse("é".repeat(8000)).is_ok(),
+            "code points, not bytes"
+        );
         assert!(MessageContent::parse("x".repeat(8001)).is_err());
         assert!(Title::parse("x".repeat(201)).is_err());
         assert!(Title::parse("  ".into()).is_err());

@@ -197,28 +197,37 @@ pub fn guarded(client: Arc<dyn ModelClient>, request: ModelRequest, limits: Mode
         Streaming(Deltas, bool),
         Done,
     }
-    stream::unfold(State::Connecting(client, request), move |state| async move {
-        let (mut deltas, mut got_text) = match state {
-            State::Done => return None,
-            State::Connecting(client, request) => {
-                match tokio::time::timeout_at(first_by.min(end_by), client.stream(request)).await {
-                    Ok(Ok(deltas)) => (deltas, false),
-                    Ok(Err(e)) => return Some((Err(e), State::Done)),
-                    Err(_) => return Some((Err(expired(false)), State::Done)),
+    stream::unfold(
+        State::Connecting(client, request),
+        move |state| async move {
+            let (mut deltas, mut got_text) = match state {
+                State::Done => return None,
+                State::Connecting(client, request) => {
+                    match tokio::time::timeout_at(first_by.min(end_by), client.stream(request))
+                        .await
+                    {
+                        Ok(Ok(deltas)) => (deltas, false),
+                        Ok(Err(e)) => return Some((Err(e), State::Done)),
+                        Err(_) => return Some((Err(expired(false)), State::Done)),
+                    }
+                }
+                State::Streaming(deltas, got_text) => (deltas, got_text),
+            };
+            let by = if got_text {
+                end_by
+            } else {
+                first_by.min(end_by)
+            };
+            match tokio::time::timeout_at(by, deltas.next()).await {
+                Err(_) => Some((Err(expired(got_text)), State::Done)),
+                Ok(None) => None,
+                Ok(Some(Err(e))) => Some((Err(e), State::Done)),
+                Ok(Some(Ok(text))) => {
+                    got_text |= !text.is_empty();
+                    Some((Ok(text), State::Streaming(deltas, got_text)))
                 }
             }
-            State::Streaming(deltas, got_text) => (deltas, got_text),
-        };
-        let by = if got_text { end_by } else { first_by.min(end_by) };
-        match tokio::time::timeout_at(by, deltas.next()).await {
-            Err(_) => Some((Err(expired(got_text)), State::Done)),
-            Ok(None) => None,
-            Ok(Some(Err(e))) => Some((Err(e), State::Done)),
-            Ok(Some(Ok(text))) => {
-                got_text |= !text.is_empty();
-                Some((Ok(text), State::Streaming(deltas, got_text)))
-            }
-        }
-    })
+        },
+    )
     .boxed()
 }

@@ -38,8 +38,8 @@ pub fn parse_event(event: &SseEvent) -> Result<Chunk, ModelError> {
     if data == "[DONE]" {
         return Ok(Chunk::Done);
     }
-    let value: Value =
-        serde_json::from_str(data).map_err(|e| ModelError::Malformed(format!("{e}: {data:.200}")))?;
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| ModelError::Malformed(format!("{e}: {data:.200}")))?;
     if let Some(error) = value.get("error") {
         return Err(ModelError::Reported(error_text(error)));
     }
@@ -80,7 +80,10 @@ fn whole_completion(body: &[u8]) -> Result<String, ModelError> {
 #[async_trait]
 impl ModelClient for OpenAiClient {
     async fn stream(&self, request: ModelRequest) -> Result<Deltas, ModelError> {
-        let url = format!("{}/chat/completions", self.endpoint.url.trim_end_matches('/'));
+        let url = format!(
+            "{}/chat/completions",
+            self.endpoint.url.trim_end_matches('/')
+        );
         let messages: Vec<Value> = request
             .messages
             .iter()
@@ -207,17 +210,26 @@ mod tests {
         let null_first = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null},"finish_reason":null}]}"#;
         assert_eq!(
             parse_event(&event(null_first)).unwrap(),
-            Chunk::Delta { text: String::new(), finished: false }
+            Chunk::Delta {
+                text: String::new(),
+                finished: false
+            }
         );
         let usage_only = r#"{"choices":[],"usage":{"prompt_tokens":1}}"#;
         assert_eq!(
             parse_event(&event(usage_only)).unwrap(),
-            Chunk::Delta { text: String::new(), finished: false }
+            Chunk::Delta {
+                text: String::new(),
+                finished: false
+            }
         );
         let last = r#"{"choices":[{"delta":{"content":"!"},"finish_reason":"stop"}]}"#;
         assert_eq!(
             parse_event(&event(last)).unwrap(),
-            Chunk::Delta { text: "!".into(), finished: true }
+            Chunk::Delta {
+                text: "!".into(),
+                finished: true
+            }
         );
         assert_eq!(parse_event(&event("[DONE]")).unwrap(), Chunk::Done);
         assert!(matches!(
@@ -228,7 +240,10 @@ mod tests {
     }
 
     async fn collect(body: &'static [&'static str]) -> Vec<Result<String, String>> {
-        let chunks = stream::iter(body.iter().map(|s| Ok(bytes::Bytes::from_static(s.as_bytes()))));
+        let chunks = stream::iter(
+            body.iter()
+                .map(|s| Ok(bytes::Bytes::from_static(s.as_bytes()))),
+        );
         deltas(chunks.boxed())
             .map(|r| r.map_err(|e| e.to_string()))
             .collect()

@@ -166,8 +166,14 @@ mod tests {
         assert_eq!(
             parse_in_pieces(&[b"data: {\"x\":1}\n\ndata: [DONE]"]),
             vec![
-                SseEvent { event: None, data: "{\"x\":1}".into() },
-                SseEvent { event: None, data: "[DONE]".into() },
+                SseEvent {
+                    event: None,
+                    data: "{\"x\":1}".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "[DONE]".into()
+                },
             ]
         );
         assert_eq!(parse_in_pieces(&[b"data: tail\r"]).len(), 1);

@@ -16,9 +16,7 @@ mod sql;
 
 use async_trait::async_trait;
 
-use crate::domain::{
-    Agent, ApiKeyRecord, Company, CustomerUser, Field, NameQuery, UserChanges,
-};
+use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, Field, NameQuery, UserChanges};
 use crate::error::ApiResult;
 
 pub use chat::{BeginReply, ChatOwner, ChatStore, Lease};

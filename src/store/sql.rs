@@ -332,7 +332,10 @@ impl Store for SqlStore {
         let mut params = Params::default();
         let mut sets = vec![format!("updated_at = {}", params.push(SqlValue::Int(now)))];
         if let Some(name) = &changes.name {
-            sets.push(format!("name = {}", params.push(SqlValue::Text(name.clone()))));
+            sets.push(format!(
+                "name = {}",
+                params.push(SqlValue::Text(name.clone()))
+            ));
         }
         for (column, field) in [
             ("prompt_template", &changes.prompt_template),
@@ -342,9 +345,10 @@ impl Store for SqlStore {
             match field {
                 Field::Absent => {}
                 Field::Null => sets.push(format!("{column} = NULL")),
-                Field::Set(v) => {
-                    sets.push(format!("{column} = {}", params.push(SqlValue::Text(v.clone()))))
-                }
+                Field::Set(v) => sets.push(format!(
+                    "{column} = {}",
+                    params.push(SqlValue::Text(v.clone()))
+                )),
             }
         }
         if let Some(active) = changes.active {

@@ -7,7 +7,8 @@ mod routes;
 
 use std::time::Duration;
 
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -24,10 +25,26 @@ pub(super) use routes::{create, list, messages, session};
 /// The chat routes with their CORS layer; `origins` empty means any origin.
 pub fn router(origins: &[String]) -> Router<SharedState> {
     Router::new()
-        .route("/session", get(session))
-        .route("/conversations", get(list).post(create))
-        .route("/conversations/{id}/messages", get(messages).post(post))
+        .route("/session", get(session).options(options_get))
+        .route("/conversations", get(list).post(create).options(options))
+        .route(
+            "/conversations/{id}/messages",
+            get(messages).post(post).options(options),
+        )
         .layer(cors(origins))
+}
+
+/// OPTIONS is routed so that the CORS layer sees preflights (it answers them
+/// itself); a plain OPTIONS gets the methods the path has.
+async fn options() -> impl IntoResponse {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::ALLOW, "GET, POST, OPTIONS")],
+    )
+}
+
+async fn options_get() -> impl IntoResponse {
+    (StatusCode::NO_CONTENT, [(header::ALLOW, "GET, OPTIONS")])
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

@@ -94,7 +94,9 @@ pub async fn post(
         }
     }
     // The task ends every reply with Done or Failed; only a panic gets here.
-    Err(ApiError::Internal("the reply task ended without a result".into()))
+    Err(ApiError::Internal(
+        "the reply task ended without a result".into(),
+    ))
 }
 
 fn sse(

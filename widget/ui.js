@@ -211,6 +211,7 @@
       scrollDown();
       try {
         if (!state.conversation) state.conversation = await client.json('POST', '/conversations', {});
+        var conversation = state.conversation;
         await client.sendMessage(state.conversation.id, text, {
           userMessage: function () { stored = true; },
           delta: function (piece) {
@@ -230,6 +231,11 @@
             scrollDown();
           }
         });
+        // The server titles an untitled conversation after its first message; show the same words.
+        if (!conversation.title && state.conversation === conversation) {
+          conversation.title = text.replace(/\s+/g, ' ').trim();
+          subtitle.textContent = conversation.title;
+        }
       } catch (err) {
         // Nothing is stored as a reply after a failure, so a partial one goes; the question stays in
         // the box to send again.

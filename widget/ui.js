@@ -51,6 +51,8 @@
     var target = typeof options.target === 'string' ? doc.querySelector(options.target) : options.target || null;
     if (options.target && !target) throw new TypeError('PerformChat.init: target not found');
     var embedded = !!target;
+    var pageSize = options.pageSize == null ? PAGE : Number(options.pageSize);
+    if (!(pageSize >= 1 && pageSize <= 100 && pageSize % 1 === 0)) throw new TypeError('PerformChat.init: pageSize must be an integer from 1 to 100');
     var n = ++count;
     var id = function (s) { return 'pc' + n + '-' + s; };
 
@@ -174,7 +176,7 @@
 
     async function loadMessages(before) {
       var c = state.conversation;
-      var q = '?limit=' + PAGE + (before ? '&before=' + encodeURIComponent(before) : '');
+      var q = '?limit=' + pageSize + (before ? '&before=' + encodeURIComponent(before) : '');
       var res = await client.json('GET', '/conversations/' + encodeURIComponent(c.id) + '/messages' + q);
       if (state.conversation !== c) return; // the user moved on meanwhile
       var nodes = res.data.map(function (m) { return bubble(m.role, m.content); });

@@ -43,6 +43,7 @@ function page(api) {
 <script>
   window.chat = PerformChat.init({
     baseUrl: ${JSON.stringify(api)},
+    pageSize: Number(new URLSearchParams(location.search).get('pageSize')) || undefined,
     getToken: function () {
       return fetch('/chat-token' + location.search).then(function (r) {
         if (!r.ok) throw new Error('token ' + r.status);

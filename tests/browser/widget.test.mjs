@@ -299,3 +299,37 @@ test('429: the widget waits Retry-After, says so, and sends again', async () => 
   assert.equal(await w.notice.isVisible(), false);
   await context.close();
 });
+
+test('history pages back with before: older messages load above, in order, until there are none', async () => {
+  const user = 'history-user';
+  const { token } = await tenant.token(user, tenant.agents.echo);
+  const api = (path, body) => fetch(`${server.base}/rest/v1/chat${path}`, {
+    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  }).then((r) => { assert.equal(r.status, 201); return r.json(); });
+  const conv = await api('/conversations', { title: 'Three questions' });
+  for (const q of ['one', 'two', 'three']) await api(`/conversations/${conv.id}/messages`, { content: q });
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const pages = [];
+  page.on('request', (r) => { if (r.url().includes('/messages?')) pages.push(new URL(r.url()).search); });
+  await page.goto(shop.url(user, tenant.agents.echo, '&pageSize=2'));
+  const w = widget(page);
+  const earlier = page.getByRole('button', { name: 'Load earlier messages' });
+  await w.launcher.click();
+  await w.conversations.first().click();
+  await waitForText(page, '.msg .body', 'You said: three');
+  assert.deepEqual(await texts(page, '.msg .body'), ['three', 'You said: three']);
+  await earlier.click();
+  await waitForText(page, '.msg .body', 'two', 0);
+  assert.deepEqual(await texts(page, '.msg .body'), ['two', 'You said: two', 'three', 'You said: three']);
+  await earlier.click();
+  await waitForText(page, '.msg .body', 'one', 0);
+  assert.deepEqual(await texts(page, '.msg .body'), ['one', 'You said: one', 'two', 'You said: two', 'three', 'You said: three']);
+  await earlier.waitFor({ state: 'hidden' });
+  assert.equal(pages.length, 3);
+  assert.equal(pages[0], '?limit=2');
+  assert.match(pages[1], /^\?limit=2&before=msg_/);
+  assert.match(pages[2], /^\?limit=2&before=msg_/);
+  await context.close();
+});

@@ -75,9 +75,11 @@ async fn demo_page_embeds_the_widget_and_keeps_the_token_out_of_requests() {
         .text
         .contains(r#"<script src="/chat-demo.js"></script>"#));
     let csp = header(&page, "content-security-policy");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(!csp.contains("unsafe"), "no inline script or style: {csp}");
     assert!(
-        csp.contains("script-src 'self'") && !csp.contains("unsafe-eval"),
-        "{csp}"
+        csp.contains("style-src 'sha256-"),
+        "the page's own style by digest: {csp}"
     );
 
     let script = get(&app, "/chat-demo.js", &[]).await;

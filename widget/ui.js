@@ -93,7 +93,16 @@
     var panel = el('section', { class: 'panel', id: id('panel'), role: embedded ? 'region' : 'dialog',
       'aria-labelledby': id('title'), hidden: !embedded }, [header, notice, status, listView, convoView]);
     var root = el('div', { class: 'root' + (embedded ? ' embedded open' : '') }, [launcher, panel]);
-    shadow.append(el('style', { text: I.CSS }), root);
+    // A constructed style sheet is not inline style, so a site whose Content-Security-Policy
+    // forbids inline styles still shows the widget as designed.
+    if (global.CSSStyleSheet && 'adoptedStyleSheets' in shadow && 'replaceSync' in global.CSSStyleSheet.prototype) {
+      var sheet = new global.CSSStyleSheet();
+      sheet.replaceSync(I.CSS);
+      shadow.adoptedStyleSheets = [sheet];
+    } else {
+      shadow.append(el('style', { text: I.CSS }));
+    }
+    shadow.append(root);
     (target || doc.body).append(host);
 
     // ---- messages to the user ----

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use sha2::{Digest, Sha256};
 
 /// Three source files for reading and testing, one script for the browser.
@@ -71,23 +72,43 @@ pub async fn widget_js(headers: HeaderMap) -> Response {
         .into_response()
 }
 
+/// The demo page's policy: only our own scripts and API, and no inline style
+/// but the page's own `<style>` (by its digest). It is a second line of
+/// defence behind the widget rendering model text as text, and it shows that
+/// the widget works on a site with a strict policy.
+static DEMO_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let style = DEMO_HTML
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map_or("", |(css, _)| css);
+    let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style));
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; script-src 'self'; connect-src 'self'; \
+         style-src 'sha256-{digest}'; img-src 'self' data:; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ))
+    .expect("the policy is ASCII")
+});
+
 /// The demo page reads its token from the URL fragment, which browsers never
-/// send, so the token stays out of request lines and access logs. The page's
-/// policy allows only our own scripts and API, as a second line of defence
-/// behind the widget rendering model text as text.
+/// send, so the token stays out of request lines and access logs.
 pub async fn chat_demo() -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; script-src 'self'; connect-src 'self'; \
-                 style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-                 base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
             ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (header::CONTENT_SECURITY_POLICY, DEMO_CSP.clone()),
         ],
         DEMO_HTML,
     )

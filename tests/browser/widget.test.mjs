@@ -56,6 +56,13 @@ const focused = (page) => page.evaluate(() => {
   return a ? `${a.tagName.toLowerCase()}${a.className ? `.${a.className}` : ''}` : null;
 });
 
+/** Console errors about the page's Content-Security-Policy (the demo page has a strict one). */
+function cspViolations(page) {
+  const seen = [];
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) seen.push(m.text()); });
+  return seen;
+}
+
 /** Polls a condition that the page reaches on its own (a response arriving), up to a deadline. */
 async function eventually(check, what) {
   const deadline = Date.now() + 20000;
@@ -74,6 +81,7 @@ test('demo page: the reply streams in token by token, and the history is there a
   const page = await context.newPage();
   const requests = [];
   page.on('request', (r) => requests.push({ url: r.url(), auth: r.headers().authorization }));
+  const violations = cspViolations(page);
   await page.goto(`${server.base}/chat-demo#token=${t.token}`);
   const w = widget(page);
   await waitForText(page, 'header h2', 'Shop Assistant');
@@ -116,6 +124,7 @@ test('demo page: the reply streams in token by token, and the history is there a
   assert.ok(chat.length >= 5, `chat calls: ${chat.length}`);
   assert.ok(chat.every((r) => r.auth === `Bearer ${t.token}`), 'the token goes in the Authorization header');
   assert.ok(requests.every((r) => !r.url.includes(t.token)), 'the token never appears in a request URL');
+  assert.deepEqual(violations, [], 'the widget needs no inline script or style');
   await context.close();
 });
 
@@ -123,6 +132,7 @@ test('phone width: the panel fills the screen; Escape closes it and focus return
   const t = await tenant.token('phone-user', tenant.agents.echo);
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const page = await context.newPage();
+  const violations = cspViolations(page);
   await page.goto(`${server.base}/chat-demo#token=${t.token}`);
   const w = widget(page);
   await w.newConversation.click();
@@ -142,6 +152,7 @@ test('phone width: the panel fills the screen; Escape closes it and focus return
   await page.keyboard.press('Enter');
   await w.panel.waitFor();
   assert.equal(await focused(page), 'textarea', 'reopening goes back to the conversation');
+  assert.deepEqual(violations, []);
   await context.close();
 });
 

@@ -221,35 +221,44 @@
       autosize();
       scrollDown();
       try {
-        if (!state.conversation) state.conversation = await client.json('POST', '/conversations', {});
+        // The log is emptied whenever another conversation is shown: while `mine` is in the
+        // document, the user is still looking at this one.
         var conversation = state.conversation;
-        await client.sendMessage(state.conversation.id, text, {
+        if (!conversation) {
+          conversation = await client.json('POST', '/conversations', {});
+          if (mine.isConnected) state.conversation = conversation;
+        }
+        await client.sendMessage(conversation.id, text, {
           userMessage: function () { stored = true; },
           delta: function (piece) {
             var follow = atBottom();
             if (!reply) {
               reply = bubble('assistant', '');
               reply.setAttribute('aria-busy', 'true');
-              log.append(reply);
+              if (mine.isConnected) log.append(reply);
             }
             reply.body.append(piece); // a text node: model output is never parsed as HTML
             if (follow) scrollDown();
           },
           assistantMessage: function (m) {
-            if (!reply) { reply = bubble('assistant', ''); log.append(reply); }
+            if (!reply) {
+              reply = bubble('assistant', '');
+              if (mine.isConnected) log.append(reply);
+            }
             reply.body.textContent = m.content;
             reply.removeAttribute('aria-busy');
             scrollDown();
           }
         });
         // The server titles an untitled conversation after its first message; show the same words.
-        if (!conversation.title && state.conversation === conversation) {
+        if (!conversation.title && mine.isConnected) {
           conversation.title = text.replace(/\s+/g, ' ').trim();
           subtitle.textContent = conversation.title;
         }
       } catch (err) {
         // Nothing is stored as a reply after a failure, so a partial one goes; the question stays in
         // the box to send again.
+        var here = mine.isConnected;
         if (reply) reply.remove();
         if (stored) {
           mine.classList.add('unanswered');
@@ -257,7 +266,7 @@
         } else {
           mine.remove();
         }
-        if (!input.value) input.value = text;
+        if (here && !input.value) input.value = text;
         autosize();
         fail(err);
       } finally {

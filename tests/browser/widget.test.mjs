@@ -344,3 +344,35 @@ test('history pages back with before: older messages load above, in order, until
   assert.match(pages[2], /^\?limit=2&before=msg_/);
   await context.close();
 });
+
+test('a reply still streaming when the user moves on stays with its own conversation', async () => {
+  const t = await tenant.token('wander-user', tenant.agents.gated);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/chat-demo#token=${t.token}`);
+  const w = widget(page);
+  await w.newConversation.click();
+  await w.input.fill('First question');
+  await w.input.press('Enter');
+  const reply = await model.nextGated(); // the model has the question, and has said nothing yet
+  await w.back.click();
+  await w.conversations.first().waitFor();
+  await w.newConversation.click();
+  reply.send('Part');
+  reply.send(' two');
+  reply.finish();
+  const stored = async () => {
+    const r = await fetch(`${server.base}/rest/v1/chat/conversations?limit=1`, { headers: { Authorization: `Bearer ${t.token}` } });
+    const [conv] = (await r.json()).data;
+    const m = await fetch(`${server.base}/rest/v1/chat/conversations/${conv.id}/messages`, { headers: { Authorization: `Bearer ${t.token}` } });
+    return (await m.json()).data.length === 2;
+  };
+  await eventually(stored, 'the reply to be stored');
+  await page.locator('form button[type=submit]:not([disabled])').waitFor(); // the widget is done with it
+  assert.equal(await page.locator('.msg').count(), 0, 'the new conversation stays empty');
+  await w.back.click();
+  await w.conversations.first().click();
+  await waitForText(page, '.msg.assistant .body', 'Part two');
+  assert.deepEqual(await texts(page, '.msg .body'), ['First question', 'Part two']);
+  await context.close();
+});

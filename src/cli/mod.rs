@@ -2,6 +2,7 @@
 //! the database directly. With `--json` each prints one JSON object.
 
 pub mod admin;
+pub mod conversations;
 pub mod migrate;
 pub mod remote;
 pub mod token;
@@ -64,14 +65,17 @@ pub enum Command {
     /// Manage a company's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(admin::ApiKeyCommand),
-    /// Copy every company, agent, API key, customer user and the JWT secret
-    /// into an empty database (SQLite <-> PostgreSQL); ignores --database-url.
+    /// Copy every company, agent, API key, customer user, conversation, message
+    /// and the JWT secret into an empty database (SQLite <-> PostgreSQL);
+    /// ignores --database-url.
     #[command(name = "migrate-store")]
     MigrateStore(migrate::MigrateStoreArgs),
     /// Customer users, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
     Users(users::UsersArgs),
     /// Chat tokens, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
     Token(token::TokenArgs),
+    /// Conversations and messages, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
+    Conversations(conversations::ConversationsArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -250,6 +254,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MigrateStore(args) => migrate::run(args, cli.db_pool_size, json).await,
         Command::Users(args) => users::run(args, json).await,
         Command::Token(args) => token::run(args, json).await,
+        Command::Conversations(args) => conversations::run(args, json).await,
         Command::Serve(args) => serve(connect(&cli).await?, args).await,
         Command::Quickstart(args) => admin::quickstart(&connect(&cli).await?, args, json).await,
         Command::Company(cmd) => admin::company(&connect(&cli).await?, cmd, json).await,

@@ -40,6 +40,9 @@ fn command(database_url: &str) -> Command {
         // The nodes must agree through the database alone.
         .env_remove("PERFORMCHAT_JWT_SECRET")
         .env_remove("PERFORMCHAT_DATABASE_URL")
+        .env_remove("PERFORMCHAT_LLM_URL")
+        .env_remove("PERFORMCHAT_LLM_MODEL")
+        .env_remove("PERFORMCHAT_LLM_API_KEY")
         .env("RUST_LOG", "warn");
     cmd
 }
@@ -47,11 +50,17 @@ fn command(database_url: &str) -> Command {
 impl Node {
     /// Starts a node on `database_url` and waits until `/health` answers 200.
     pub async fn start(database_url: &str) -> Node {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// Starts a node with extra `serve` flags.
+    pub async fn start_with(database_url: &str, flags: &[&str]) -> Node {
         let client = reqwest::Client::new();
         for _ in 0..5 {
             let port = free_port();
             let child = command(database_url)
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .args(flags)
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .spawn()
@@ -95,6 +104,12 @@ impl Node {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Kills the process at once (no graceful shutdown), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The server process's id (for reading its memory use).

@@ -6,11 +6,11 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::auth::{create_api_key, require_company};
+use crate::auth::{create_api_key, new_signing_secret, require_company, Claims, TokenSigner};
 use crate::domain::{
     format_ms, now_ms, parse_rfc3339_ms, ApiKeyRecord, Company, Environment, Permissions,
 };
-use crate::store::Store;
+use crate::store::{Store, TokenUser};
 
 use super::DbArgs;
 
@@ -41,6 +41,10 @@ pub struct QuickstartArgs {
     /// The server's address, used in the printed example request.
     #[arg(long, env = "PERFORMCHAT_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// The server's token signing secret, when it is configured rather than
+    /// kept in the database (so the printed chat link opens on that server).
+    #[arg(long, env = "PERFORMCHAT_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -274,6 +278,10 @@ pub async fn quickstart(
     )
     .await?;
     let base = format!("http://{}", args.listen);
+    let demo = format!(
+        "{base}/chat-demo#token={}",
+        demo_token(store, args, &company.id, &agent.id).await?
+    );
     let body = json!({ "userId": "user_123", "agentId": agent.id });
     let curl = format!(
         "curl -s -u {}:{secret} -H 'Content-Type: application/json' -d '{body}' {base}/rest/v1/auth/token",
@@ -288,7 +296,7 @@ pub async fn quickstart(
         as_json,
         json!({
             "company_id": company.id, "agent_id": agent.id, "keyId": key.id, "keySecret": secret,
-            "curl": curl, "cli_env": cli_env, "client_env": seed_env,
+            "curl": curl, "cli_env": cli_env, "client_env": seed_env, "chat_demo": demo,
             "existing_companies_named_alike": namesakes.iter().map(|c| &c.id).collect::<Vec<_>>(),
         }),
         || {
@@ -296,10 +304,35 @@ pub async fn quickstart(
                 "company  {}\nagent    {}\nkey id   {}\nsecret   {secret}   (shown only this once)\n\n\
                  Try it (with the server running):\n{curl}\n\n\
                  For the performchat CLI (`performchat users list`, `performchat token issue ...`):\n{cli_env}\n\n\
-                 For the docs' example clients (set their base URL to {base}/rest/v1):\n{seed_env}",
+                 For the docs' example clients (set their base URL to {base}/rest/v1):\n{seed_env}\n\n\
+                 Chat as user_123 in your browser (the link holds a 24 h chat token):\n{demo}",
                 company.id, agent.id, key.id
             )
         },
     );
     Ok(())
+}
+
+/// A 24 h chat token for `user_123`, signed as the server signs: with the
+/// configured secret, else the one kept in the database.
+async fn demo_token(
+    store: &dyn Store,
+    args: &QuickstartArgs,
+    company_id: &str,
+    agent_id: &str,
+) -> anyhow::Result<String> {
+    let secret = match args.jwt_secret.clone().filter(|s| !s.is_empty()) {
+        Some(secret) => secret,
+        None => store.shared_jwt_secret(&new_signing_secret()).await?,
+    };
+    let now = now_ms();
+    let user = match store
+        .user_for_token(company_id, agent_id, "user_123", now)
+        .await?
+    {
+        TokenUser::Issued { user, .. } => user,
+        _ => anyhow::bail!("the quickstart agent {agent_id} could not issue a token"),
+    };
+    let claims = Claims::for_user(&user, company_id, agent_id, now.div_euclid(1000), 86_400);
+    Ok(TokenSigner::new(secret.as_bytes()).sign(&claims))
 }

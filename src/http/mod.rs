@@ -15,6 +15,7 @@ mod recipes;
 mod tokens;
 mod users;
 pub mod views;
+mod widget;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -57,6 +58,9 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .route("/health", get(ops::health))
         .merge(ops::docs())
+        .route("/widget.js", get(widget::widget_js))
+        .route("/chat-demo", get(widget::chat_demo))
+        .route("/chat-demo.js", get(widget::chat_demo_js))
         .nest("/rest/v1/v1", api.clone())
         .nest("/rest/v1", api)
         .fallback(ops::not_found)

@@ -68,16 +68,7 @@ pub async fn issue(
         TokenUser::UserInactive => return Err(ApiError::bad_request("Customer user is inactive")),
     };
     let iat = now.div_euclid(1000);
-    let claims = Claims {
-        sub: user.id.clone(),
-        token_version: user.token_version,
-        company_id: company_id.clone(),
-        agent_id: req.agent_id.clone(),
-        external_id: user.external_id.clone(),
-        iat,
-        exp: iat + expires_in.seconds(),
-        iss: crate::auth::ISSUER.into(),
-    };
+    let claims = Claims::for_user(&user, company_id, &req.agent_id, iat, expires_in.seconds());
     let view = TokenUserView {
         id: user.id,
         external_id: user.external_id,

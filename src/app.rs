@@ -8,6 +8,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::TokenSigner;
+use crate::chat::{ChatConfig, ReplyTasks};
+use crate::limits::{LimitsConfig, RateLimits};
+use crate::llm::{ModelEndpoint, ModelLimits, ModelRegistry};
 use crate::store::Store;
 
 /// Settings that shape request handling (the CLI fills them from flags/env).
@@ -19,6 +22,14 @@ pub struct Config {
     pub time_limits: crate::http::deadline::TimeLimits,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    pub limits: LimitsConfig,
+    /// The server's default model; `None` means the offline responder for
+    /// every agent that names no model of its own.
+    pub llm: Option<ModelEndpoint>,
+    pub model_limits: ModelLimits,
+    pub chat: ChatConfig,
+    /// Origins allowed to call `/rest/v1/chat/*` from a browser; empty means any.
+    pub chat_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -27,6 +38,11 @@ impl Default for Config {
             max_token_ttl_secs: 30 * 86_400,
             time_limits: Default::default(),
             shutdown_grace: Duration::from_secs(30),
+            limits: LimitsConfig::default(),
+            llm: None,
+            model_limits: ModelLimits::default(),
+            chat: ChatConfig::default(),
+            chat_origins: Vec::new(),
         }
     }
 }
@@ -35,6 +51,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub signer: TokenSigner,
     pub config: Config,
+    pub limits: RateLimits,
+    pub models: ModelRegistry,
+    pub chat: ChatConfig,
+    pub replies: Arc<ReplyTasks>,
     /// When each key's `last_used_at` was last written by this node, so a busy
     /// key costs one write a minute rather than one per request.
     key_touches: Mutex<HashMap<String, i64>>,
@@ -69,9 +89,15 @@ impl AppState {
                 .await
                 .map_err(|e| anyhow::anyhow!("reading the JWT secret: {e}"))?,
         };
+        let limits = RateLimits::start(&config.limits).await?;
+        let models = ModelRegistry::new(config.llm.clone(), config.model_limits)?;
         Ok(Arc::new(AppState {
             store,
             signer: TokenSigner::new(secret.as_bytes()),
+            limits,
+            models,
+            chat: config.chat,
+            replies: Arc::default(),
             config,
             key_touches: Mutex::new(HashMap::new()),
         }))
@@ -108,20 +134,30 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = state.config.shutdown_grace;
+    let replies = Arc::clone(&state.replies);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
         let _ = stopping_tx.send(());
     };
+    // The peer address (ConnectInfo, set by the accept loop) feeds the
+    // request log and the per-address lockout.
     let limits = state.config.time_limits;
     let server = crate::http::conn::serve(listener, router(state), limits, signal);
+    // Replies whose clients already left are still generating: they get
+    // the same grace, so they are stored rather than cut off.
+    let server = async move {
+        let result = server.await;
+        replies.idle().await;
+        result
+    };
     tokio::select! {
         result = server => result,
         _ = async {
             let _ = stopping_rx.await;
             tokio::time::sleep(grace).await;
         } => {
-            tracing::warn!("in-flight requests did not finish within {grace:?}; exiting");
+            tracing::warn!("in-flight requests or replies did not finish within {grace:?}; exiting");
             Ok(())
         }
     }

@@ -21,8 +21,16 @@ pub enum ApiError {
     RequestTimeout(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     Unavailable(&'static str),
+    /// An upstream (the language model) failed.
+    #[error("{0}")]
+    BadGateway(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -41,20 +49,38 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
-/// Builds the spec's error body for any status, so layers that never see an
-/// `ApiError` (panics, routing) answer in the same shape.
-pub fn error_response(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({
+impl ApiError {
+    /// The error body as JSON (for an SSE `error` event); internal details
+    /// stay in the log, as in [`IntoResponse`].
+    pub fn body(&self) -> serde_json::Value {
+        let message = match self {
+            ApiError::Internal(_) => "Internal server error".to_owned(),
+            other => other.to_string(),
+        };
+        error_body(self.status(), &message)
+    }
+}
+
+pub fn error_body(status: StatusCode, message: &str) -> serde_json::Value {
+    serde_json::json!({
         "statusCode": status.as_u16(),
         "message": message,
         "error": status.canonical_reason().unwrap_or("Error"),
-    });
+    })
+}
+
+/// Builds the spec's error body for any status, so layers that never see an
+/// `ApiError` (panics, routing) answer in the same shape.
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    let body = error_body(status, message);
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
@@ -70,7 +96,16 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
             return error_response(self.status(), "Internal server error");
         }
-        error_response(self.status(), &self.to_string())
+        let mut response = error_response(self.status(), &self.to_string());
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+        }
+        response
     }
 }
 

@@ -5,8 +5,11 @@
 
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod limits;
+pub mod llm;
 pub mod store;

@@ -9,12 +9,20 @@ use axum::http::{Method, Request};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use performchat::domain::now_ms;
+use performchat::limits::{LimitsConfig, Rate};
 use performchat::store::Store;
 use serde_json::{json, Value};
 
 use common::{Reply, TestApp};
 
 const USERS: &str = "/rest/v1/customer-users";
+
+/// Failed authentications are this file's subject; the lockout's are tests/limits.rs'.
+fn generous_lockout() -> LimitsConfig {
+    let mut limits = LimitsConfig::default();
+    limits.policies.failed_auth = Rate::new(1000, 300);
+    limits
+}
 
 fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
@@ -141,6 +149,8 @@ backend_tests! {
     }
 
     async fn wrong_secret_and_unknown_key_are_invalid(app) {
+        // 20 failures from one address: more than the lockout allows.
+        let app = app.with_limits(generous_lockout()).await;
         let t = app.tenant("Acme").await;
         let other = app.tenant("Other").await;
         for (id, secret) in [

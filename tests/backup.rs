@@ -55,7 +55,8 @@ async fn write_until_stopped(
 async fn backup_under_write_load_restores_every_acknowledged_write() {
     let db = TestDb::new(Backend::Sqlite).await;
     let tenant = Arc::new(CliTenant::create(&db.url, "Backed"));
-    let node = Node::start(&db.url).await;
+    // Rate limits are not under test here; the writers outrun them on purpose.
+    let node = Node::start_with(&db.url, &["--rate-limits", "off"]).await;
     let acked = Arc::new(Mutex::new(HashSet::new()));
     let progress = Arc::new(Notify::new());
     let stop = Arc::new(AtomicBool::new(false));

@@ -25,6 +25,8 @@ use performchat::store::Backend;
 const CYCLES: usize = 20;
 const WRITERS: usize = 4;
 const BULK_ITEMS: usize = 5;
+/// Rate limits are not under test: a 429 would only end a cycle early.
+const UNLIMITED: &[&str] = &["--rate-limits", "off"];
 
 /// Everything the server acknowledged, and the one write each writer may have
 /// had in flight when the process died (it may or may not have landed).
@@ -276,7 +278,7 @@ async fn kill_cycles(backend: Backend) {
     println!("{backend:?}: DURABILITY_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
-    let mut node = Node::start(&db.url).await;
+    let mut node = Node::start_with(&db.url, UNLIMITED).await;
     for cycle in 0..CYCLES {
         let acked = Arc::new(Notify::new());
         {
@@ -328,7 +330,7 @@ async fn kill_cycles(backend: Backend) {
         if backend == Backend::Sqlite {
             sqlite_integrity(&db.url).await;
         }
-        node = Node::start(&db.url).await;
+        node = Node::start_with(&db.url, UNLIMITED).await;
         verify(&node, &tenant, &ledger).await;
     }
 

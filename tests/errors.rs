@@ -87,6 +87,26 @@ backend_tests! {
         }
     }
 
+    async fn a_405_lists_the_methods_the_path_has_in_allow(app) {
+        let t = app.tenant("Acme").await;
+        for (method, uri, allowed) in [
+            (Method::POST, "/health", "GET,HEAD"),
+            (Method::DELETE, "/rest/v1/customer-users/cu_1", "GET,HEAD,PUT,PATCH"),
+            (Method::GET, "/rest/v1/auth/token", "POST"),
+            (Method::POST, "/rest/v1/v1/agents", "GET,HEAD"),
+            (Method::GET, "/rest/v1/customer-users/by-external-id/x", "PUT"),
+        ] {
+            let r = app.call(method.clone(), uri, Some(t.creds())).await;
+            r.assert_error(405);
+            let allow = r.headers.get("allow").unwrap_or_else(|| panic!("no Allow on {method} {uri}"));
+            let mut listed: Vec<&str> = allow.to_str().unwrap().split(',').map(str::trim).collect();
+            let mut expected: Vec<&str> = allowed.split(',').collect();
+            listed.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(listed, expected, "{method} {uri}");
+        }
+    }
+
     async fn bodies_that_are_not_json_objects_are_400(app) {
         let t = app.tenant("Acme").await;
         let creds = t.creds().to_string();
@@ -219,7 +239,12 @@ backend_tests! {
 
     async fn health_needs_no_auth(app) {
         let r = raw(&app, Method::GET, "/health", &[], Vec::new()).await;
-        assert_eq!(*r.assert_ok(), json!({ "status": "ok" }));
+        assert_eq!(
+            *r.assert_ok(),
+            json!({ "status": "ok", "rateLimits": {
+                "enabled": true, "store": "memory", "state": "local", "outageSince": null
+            } })
+        );
         assert_eq!(r.headers["content-type"], "application/json");
     }
 

@@ -242,3 +242,55 @@ async fn logs_are_plain_text_with_one_line_per_request_and_failed_logins_as_warn
         "never a secret"
     );
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("pc.db").display());
+    create_database(&db);
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(BIN)
+        .args([
+            "--database-url",
+            &db,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let text = wait_for_log(&log, "listening on http://");
+    let started: Value =
+        serde_json::from_str(text.lines().find(|l| l.contains("listening on")).unwrap())
+            .expect("JSON");
+    let base = started["message"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("listening on ")
+        .to_owned();
+    let health = reqwest::get(format!("{base}/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let text = wait_for_log(&log, "\"route\":\"/health\"");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().unwrap();
+    for line in text.lines() {
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            entry["level"].is_string() && entry["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    let request: Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["route"] == "/health")
+        .unwrap();
+    assert_eq!(request["status"], 200);
+    assert_eq!(request["method"], "GET");
+}

@@ -147,4 +147,29 @@ async fn the_readme_quickstart_gets_a_token_and_its_export_lines_work() {
         ),
     );
     assert_eq!(status, "200");
+
+    // The chat link: the demo page, and a token in its fragment that opens
+    // a chat as user_123 with the quickstart's agent.
+    let link = printed
+        .lines()
+        .find(|l| l.starts_with(&format!("{base}/chat-demo#token=")))
+        .unwrap_or_else(|| panic!("no chat link in:\n{printed}"));
+    let (page, token) = link.split_once("#token=").unwrap();
+    let demo = http.get(page).send().await.unwrap();
+    assert_eq!(demo.status(), 200);
+    assert!(demo.text().await.unwrap().contains("widget.js"));
+    let session: Value = http
+        .get(format!("{base}/rest/v1/chat/session"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        session["customerUser"]["external_id"], "user_123",
+        "{session}"
+    );
+    assert_eq!(session["agent"]["id"], issued["agent"]["id"], "{session}");
 }

@@ -8,11 +8,16 @@ use std::time::Duration;
 use serde_json::json;
 
 use common::TestApp;
+use performchat::limits::LimitsConfig;
 use performchat::store::Backend;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_is_truncated_after_a_burst_of_writes_and_reads() {
-    let app = TestApp::new(Backend::Sqlite).await;
+    // A thousand token calls on one key: far over its rate limit.
+    let app = TestApp::new(Backend::Sqlite)
+        .await
+        .with_limits(LimitsConfig::off())
+        .await;
     let t = app.tenant("Acme").await;
     let wal =
         std::path::PathBuf::from(app.db.url.trim_start_matches("sqlite://").to_owned() + "-wal");

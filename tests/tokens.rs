@@ -437,3 +437,19 @@ backend_tests! {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_lifetime_never_exceeds_the_configured_maximum() {
+    let config = performchat::app::Config {
+        max_token_ttl_secs: 3600,
+        ..Default::default()
+    };
+    let app = TestApp::with_config(performchat::store::Backend::Sqlite, config).await;
+    let t = app.tenant("Acme").await;
+    let issued = app.token(&t, "short").await;
+    let claims = decode_part(issued["token"].as_str().unwrap(), 1);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600
+    );
+}

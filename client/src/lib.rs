@@ -33,10 +33,13 @@
 //! | `POST /customer-users/bulk` | [`Client::bulk_update`] |
 //! | `GET /agents` | [`Client::list_agents`] |
 //! | `GET /agents/:id` | [`Client::get_agent`] |
+//! | `GET /conversations` | [`Client::list_conversations`] |
+//! | `GET /conversations/:id` | [`Client::get_conversation`] |
+//! | `GET /conversations/:id/messages` | [`Client::list_messages`] |
 //! | `GET /health` | [`Client::health`] |
 //!
-//! Conversations and messages (spec section 6) are not covered: the server
-//! does not serve them yet.
+//! The end-user chat routes (`/chat/*`) take a chat token rather than an API
+//! key; they are for the widget and the `performchat chat` command.
 //!
 //! # The docs' recipes
 //!
@@ -69,6 +72,7 @@
 mod agents;
 mod auth;
 mod client;
+mod conversations;
 mod error;
 mod export;
 mod recipes;
@@ -79,9 +83,10 @@ pub use client::{Client, ENV_KEY_ID, ENV_KEY_SECRET, ENV_URL};
 pub use error::{Error, Result};
 pub use export::{ByteStream, UserStream};
 pub use types::{
-    Agent, AgentBrief, ApiKeyInfo, BulkResult, BulkUpdate, CustomerUser, ExportFormat, Health,
-    Invalidated, IssuedToken, Metadata, Page, Pagination, TokenRequest, TokenUser, Upserted,
-    UserFilter, UserStats, UserUpdate, VerifiedToken,
+    Agent, AgentBrief, ApiKeyInfo, BulkResult, BulkUpdate, Conversation, ConversationBrief,
+    CustomerUser, ExportFormat, Health, Invalidated, IssuedToken, Message, MessagePage, Metadata,
+    Page, Pagination, TokenRequest, TokenUser, Upserted, UserFilter, UserStats, UserUpdate,
+    VerifiedToken,
 };
 pub use users::BULK_MAX;
 

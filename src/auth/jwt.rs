@@ -18,6 +18,28 @@ pub struct Claims {
     pub iss: String,
 }
 
+impl Claims {
+    /// The claims of a token for `user`, issued at `iat` (seconds) for `ttl_secs`.
+    pub fn for_user(
+        user: &crate::domain::CustomerUser,
+        company_id: &str,
+        agent_id: &str,
+        iat: i64,
+        ttl_secs: i64,
+    ) -> Claims {
+        Claims {
+            sub: user.id.clone(),
+            token_version: user.token_version,
+            company_id: company_id.to_owned(),
+            agent_id: agent_id.to_owned(),
+            external_id: user.external_id.clone(),
+            iat,
+            exp: iat + ttl_secs,
+            iss: ISSUER.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenError {
     /// Bad signature, another algorithm, or not a token at all.

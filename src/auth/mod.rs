@@ -6,9 +6,11 @@
 //! HMAC-SHA-256(key = key id, message = secret), which also ties each hash to
 //! its own key row.
 
+mod check;
 mod jwt;
 mod keys;
 
+pub use check::{check_token, CheckedToken, TokenAudience};
 pub use jwt::{Claims, TokenError, TokenSigner, ISSUER};
 pub use keys::{create_api_key, require_company};
 

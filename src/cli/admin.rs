@@ -1,16 +1,16 @@
-//! Operator commands: companies, agents and API keys. They work on the
-//! database directly and never create one. With `--json`, every output is one
+//! Operator commands: companies and API keys (agents: `agents.rs`), and the
+//! quickstart. They work on the database directly and never create one. With `--json`, every output is one
 //! JSON object in snake_case, as the API's resources are; the only camelCase
 //! fields are `keyId` and `keySecret`, spelt as every credential is in the API.
 
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::auth::{create_api_key, require_company};
+use crate::auth::{create_api_key, new_signing_secret, require_company, Claims, TokenSigner};
 use crate::domain::{
-    format_ms, now_ms, parse_rfc3339_ms, Agent, ApiKeyRecord, Company, Environment, Permissions,
+    format_ms, now_ms, parse_rfc3339_ms, ApiKeyRecord, Company, Environment, Permissions,
 };
-use crate::store::{PageRequest, Store};
+use crate::store::{Store, TokenUser};
 
 use super::DbArgs;
 
@@ -20,14 +20,6 @@ pub struct CompanyArgs {
     pub db: DbArgs,
     #[command(subcommand)]
     pub command: CompanyCommand,
-}
-
-#[derive(clap::Args, Debug)]
-pub struct AgentArgs {
-    #[command(flatten)]
-    pub db: DbArgs,
-    #[command(subcommand)]
-    pub command: AgentCommand,
 }
 
 #[derive(clap::Args, Debug)]
@@ -49,6 +41,10 @@ pub struct QuickstartArgs {
     /// The server's address, used in the printed example request.
     #[arg(long, env = "PERFORMCHAT_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// The server's token signing secret, when it is configured rather than
+    /// kept in the database (so the printed chat link opens on that server).
+    #[arg(long, env = "PERFORMCHAT_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -64,39 +60,6 @@ pub enum CompanyCommand {
     Deactivate { company_id: String },
     /// Reactivate a company.
     Activate { company_id: String },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AgentCommand {
-    /// Create an agent in a company.
-    Create {
-        #[arg(long)]
-        company: String,
-        #[arg(long)]
-        name: String,
-        /// Create it inactive (tokens cannot be issued for it).
-        #[arg(long)]
-        inactive: bool,
-        #[arg(long)]
-        prompt_template: Option<String>,
-    },
-    /// List a company's agents.
-    List {
-        #[arg(long)]
-        company: String,
-    },
-    /// Deactivate an agent: new tokens are refused and existing ones stop verifying.
-    Deactivate {
-        #[arg(long)]
-        company: String,
-        agent_id: String,
-    },
-    /// Reactivate an agent.
-    Activate {
-        #[arg(long)]
-        company: String,
-        agent_id: String,
-    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -126,7 +89,7 @@ pub enum ApiKeyCommand {
     Revoke { key_id: String },
 }
 
-fn print(as_json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
+pub(super) fn print(as_json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
     if as_json {
         println!("{value}");
     } else {
@@ -136,13 +99,6 @@ fn print(as_json: bool, value: serde_json::Value, human: impl FnOnce() -> String
 
 fn company_json(c: &Company) -> serde_json::Value {
     json!({ "id": c.id, "name": c.name, "active": c.active, "created_at": format_ms(c.created_at) })
-}
-
-fn agent_json(a: &Agent) -> serde_json::Value {
-    json!({
-        "id": a.id, "company_id": a.company_id, "name": a.name, "active": a.active,
-        "prompt_template": a.prompt_template, "created_at": format_ms(a.created_at),
-    })
 }
 
 fn key_json(k: &ApiKeyRecord) -> serde_json::Value {
@@ -155,7 +111,7 @@ fn key_json(k: &ApiKeyRecord) -> serde_json::Value {
 }
 
 /// Human output of a listing: one line per item, or a line saying there are none.
-fn lines<T>(items: &[T], none: &str, line: impl Fn(&T) -> String) -> String {
+pub(super) fn lines<T>(items: &[T], none: &str, line: impl Fn(&T) -> String) -> String {
     if items.is_empty() {
         return none.to_owned();
     }
@@ -204,77 +160,6 @@ pub async fn company(store: &dyn Store, cmd: &CompanyCommand, as_json: bool) -> 
                     )
                 },
             );
-        }
-    }
-    Ok(())
-}
-
-pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyhow::Result<()> {
-    match cmd {
-        AgentCommand::Create {
-            company,
-            name,
-            inactive,
-            prompt_template,
-        } => {
-            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
-            require_company(store, company).await?;
-            let a = store
-                .create_agent(
-                    company,
-                    name,
-                    prompt_template.as_deref(),
-                    !inactive,
-                    now_ms(),
-                )
-                .await?;
-            print(as_json, agent_json(&a), || {
-                format!("created agent {} ({})", a.id, a.name)
-            });
-        }
-        AgentCommand::List { company } => {
-            require_company(store, company).await?;
-            let mut all = Vec::new();
-            for page in 1.. {
-                let (batch, total) = store
-                    .list_agents(company, PageRequest { page, limit: 100 })
-                    .await?;
-                all.extend(batch);
-                if all.len() as i64 >= total {
-                    break;
-                }
-            }
-            print(
-                as_json,
-                json!({ "data": all.iter().map(agent_json).collect::<Vec<_>>() }),
-                || {
-                    lines(&all, "no agents in this company yet", |a| {
-                        format!(
-                            "{}  {}  {}",
-                            a.id,
-                            if a.active { "active  " } else { "inactive" },
-                            a.name
-                        )
-                    })
-                },
-            );
-        }
-        AgentCommand::Deactivate { company, agent_id }
-        | AgentCommand::Activate { company, agent_id } => {
-            let active = matches!(cmd, AgentCommand::Activate { .. });
-            require_company(store, company).await?;
-            anyhow::ensure!(
-                store
-                    .set_agent_active(company, agent_id, active, now_ms())
-                    .await?,
-                "no agent {agent_id} in company {company}"
-            );
-            print(as_json, json!({ "id": agent_id, "active": active }), || {
-                format!(
-                    "agent {agent_id} is now {}",
-                    if active { "active" } else { "inactive" }
-                )
-            });
         }
     }
     Ok(())
@@ -393,6 +278,10 @@ pub async fn quickstart(
     )
     .await?;
     let base = format!("http://{}", args.listen);
+    let demo = format!(
+        "{base}/chat-demo#token={}",
+        demo_token(store, args, &company.id, &agent.id).await?
+    );
     let body = json!({ "userId": "user_123", "agentId": agent.id });
     let curl = format!(
         "curl -s -u {}:{secret} -H 'Content-Type: application/json' -d '{body}' {base}/rest/v1/auth/token",
@@ -407,7 +296,7 @@ pub async fn quickstart(
         as_json,
         json!({
             "company_id": company.id, "agent_id": agent.id, "keyId": key.id, "keySecret": secret,
-            "curl": curl, "cli_env": cli_env, "client_env": seed_env,
+            "curl": curl, "cli_env": cli_env, "client_env": seed_env, "chat_demo": demo,
             "existing_companies_named_alike": namesakes.iter().map(|c| &c.id).collect::<Vec<_>>(),
         }),
         || {
@@ -415,10 +304,35 @@ pub async fn quickstart(
                 "company  {}\nagent    {}\nkey id   {}\nsecret   {secret}   (shown only this once)\n\n\
                  Try it (with the server running):\n{curl}\n\n\
                  For the performchat CLI (`performchat users list`, `performchat token issue ...`):\n{cli_env}\n\n\
-                 For the docs' example clients (set their base URL to {base}/rest/v1):\n{seed_env}",
+                 For the docs' example clients (set their base URL to {base}/rest/v1):\n{seed_env}\n\n\
+                 Chat as user_123 in your browser (the link holds a 24 h chat token):\n{demo}",
                 company.id, agent.id, key.id
             )
         },
     );
     Ok(())
+}
+
+/// A 24 h chat token for `user_123`, signed as the server signs: with the
+/// configured secret, else the one kept in the database.
+async fn demo_token(
+    store: &dyn Store,
+    args: &QuickstartArgs,
+    company_id: &str,
+    agent_id: &str,
+) -> anyhow::Result<String> {
+    let secret = match args.jwt_secret.clone().filter(|s| !s.is_empty()) {
+        Some(secret) => secret,
+        None => store.shared_jwt_secret(&new_signing_secret()).await?,
+    };
+    let now = now_ms();
+    let user = match store
+        .user_for_token(company_id, agent_id, "user_123", now)
+        .await?
+    {
+        TokenUser::Issued { user, .. } => user,
+        _ => anyhow::bail!("the quickstart agent {agent_id} could not issue a token"),
+    };
+    let claims = Claims::for_user(&user, company_id, agent_id, now.div_euclid(1000), 86_400);
+    Ok(TokenSigner::new(secret.as_bytes()).sign(&claims))
 }

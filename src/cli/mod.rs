@@ -2,7 +2,10 @@
 //! the database directly. With `--json` each prints one JSON object.
 
 pub mod admin;
+pub mod agents;
 pub mod backup;
+pub mod chat;
+pub mod conversations;
 pub mod migrate;
 pub mod remote;
 pub mod token;
@@ -15,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{AppState, Config};
 use crate::domain::{DatabaseUrl, Secret};
+use crate::limits::{LimitsConfig, Policies, Rate, TrustedProxies};
 use crate::store::{ConnectOptions, SqlStore, Store};
 
 #[derive(Parser, Debug)]
@@ -63,19 +67,19 @@ pub struct DbArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create a company, an agent and an API key in one go, and print a
     /// ready-to-run token request and the environment lines for the clients.
     Quickstart(admin::QuickstartArgs),
     /// Manage companies (tenants).
     Company(admin::CompanyArgs),
     /// Manage a company's agents.
-    Agent(admin::AgentArgs),
+    Agent(agents::AgentArgs),
     /// Manage a company's API keys.
     #[command(name = "api-key")]
     ApiKey(admin::ApiKeyArgs),
-    /// Copy every company, agent, API key, customer user and the JWT secret
-    /// into an empty database (SQLite <-> PostgreSQL).
+    /// Copy every company, agent, API key, customer user, conversation, message
+    /// and the JWT secret into an empty database (SQLite <-> PostgreSQL).
     #[command(name = "migrate-store")]
     MigrateStore(migrate::MigrateStoreArgs),
     /// Copy a live SQLite database to a new file, consistently, while the
@@ -85,6 +89,10 @@ pub enum Command {
     Users(users::UsersArgs),
     /// Chat tokens, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
     Token(token::TokenArgs),
+    /// Conversations and messages, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
+    Conversations(conversations::ConversationsArgs),
+    /// Chat in the terminal as an end user, with a chat token (PERFORMCHAT_CHAT_TOKEN).
+    Chat(chat::ChatArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -140,6 +148,193 @@ pub struct ServeArgs {
     /// and admin commands (other processes) cannot reach it.
     #[arg(long)]
     pub in_memory: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub chat: ChatArgs,
+}
+
+/// The language model and the chat limits (spec 8).
+#[derive(clap::Args, Debug)]
+pub struct ChatArgs {
+    /// Base URL of the default OpenAI-compatible model server, e.g.
+    /// http://127.0.0.1:11434/v1 (Ollama). Without it, agents that name no
+    /// model of their own get the built-in offline responder.
+    #[arg(long, env = "PERFORMCHAT_LLM_URL")]
+    pub llm_url: Option<String>,
+
+    /// The default model's name, e.g. llama3.2 (needed with --llm-url).
+    #[arg(long, env = "PERFORMCHAT_LLM_MODEL")]
+    pub llm_model: Option<String>,
+
+    /// API key sent to the default model server (only to it). Prefer the
+    /// environment variable: command lines are visible to other users.
+    #[arg(long, env = "PERFORMCHAT_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<Secret>,
+
+    /// Cap on a reply's length, sent to the model as max_tokens.
+    #[arg(long, env = "PERFORMCHAT_LLM_MAX_TOKENS", default_value_t = 1024)]
+    pub llm_max_tokens: u32,
+
+    /// Seconds to wait for a connection to the model server.
+    #[arg(long, env = "PERFORMCHAT_LLM_CONNECT_TIMEOUT", default_value_t = 10)]
+    pub llm_connect_timeout: u64,
+
+    /// Seconds to wait for the model's first piece of text.
+    #[arg(
+        long,
+        env = "PERFORMCHAT_LLM_FIRST_TOKEN_TIMEOUT",
+        default_value_t = 60
+    )]
+    pub llm_first_token_timeout: u64,
+
+    /// Seconds a whole reply may take.
+    #[arg(long, env = "PERFORMCHAT_LLM_REPLY_TIMEOUT", default_value_t = 300)]
+    pub llm_reply_timeout: u64,
+
+    /// Most messages of a conversation sent to the model (the new one included).
+    #[arg(long, env = "PERFORMCHAT_CHAT_HISTORY_MESSAGES", default_value_t = 20)]
+    pub chat_history_messages: u32,
+
+    /// Most code points of conversation history sent to the model (the
+    /// system prompt not counted).
+    #[arg(long, env = "PERFORMCHAT_CHAT_HISTORY_CHARS", default_value_t = 24_000)]
+    pub chat_history_chars: usize,
+
+    /// Milliseconds a reply lease lasts unless its node renews it: how long a
+    /// conversation stays busy after the node generating its reply dies.
+    #[arg(long, env = "PERFORMCHAT_CHAT_LEASE_MS", default_value_t = 30_000)]
+    pub chat_lease_ms: u64,
+
+    /// Comma-separated origins allowed to call /rest/v1/chat/* from a
+    /// browser; any origin when unset (the bearer token is the credential).
+    #[arg(long, env = "PERFORMCHAT_CHAT_ORIGINS", value_delimiter = ',')]
+    pub chat_origins: Vec<String>,
+}
+
+impl ChatArgs {
+    /// Checks the flags and fills the matching parts of `config`.
+    pub fn apply(&self, config: &mut Config) -> anyhow::Result<()> {
+        use crate::llm::{ModelEndpoint, ModelLimits};
+        let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        config.llm = match (nonempty(&self.llm_url), nonempty(&self.llm_model)) {
+            (Some(url), Some(model)) => {
+                crate::llm::check_base_url(&url).map_err(|e| anyhow::anyhow!("--llm-url: {e}"))?;
+                Some(ModelEndpoint {
+                    url,
+                    model,
+                    api_key: self
+                        .llm_api_key
+                        .as_ref()
+                        .map(|k| k.expose().to_owned())
+                        .filter(|k| !k.trim().is_empty()),
+                })
+            }
+            (None, None) => None,
+            (Some(_), None) => anyhow::bail!("--llm-url needs --llm-model too"),
+            (None, Some(_)) => anyhow::bail!("--llm-model needs --llm-url too"),
+        };
+        anyhow::ensure!(self.llm_max_tokens > 0, "--llm-max-tokens must be positive");
+        anyhow::ensure!(
+            self.llm_connect_timeout > 0
+                && self.llm_first_token_timeout > 0
+                && self.llm_reply_timeout > 0,
+            "model timeouts must be positive"
+        );
+        anyhow::ensure!(
+            self.chat_history_messages > 0 && self.chat_history_chars > 0,
+            "the history budget must be positive"
+        );
+        anyhow::ensure!(
+            self.chat_lease_ms >= 300,
+            "--chat-lease-ms must be at least 300"
+        );
+        config.model_limits = ModelLimits {
+            connect_timeout: Duration::from_secs(self.llm_connect_timeout),
+            first_token_timeout: Duration::from_secs(self.llm_first_token_timeout),
+            reply_timeout: Duration::from_secs(self.llm_reply_timeout),
+            max_tokens: self.llm_max_tokens,
+        };
+        config.chat = crate::chat::ChatConfig {
+            history: crate::chat::HistoryBudget {
+                messages: self.chat_history_messages,
+                chars: self.chat_history_chars,
+            },
+            lease: Duration::from_millis(self.chat_lease_ms),
+        };
+        config.chat_origins = self
+            .chat_origins
+            .iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        Ok(())
+    }
+}
+
+/// Rate limits (spec 0.4). Rates are LIMIT/WINDOW with a window in s, m or h.
+#[derive(clap::Args, Debug)]
+pub struct LimitArgs {
+    /// Rate limits and the failed-authentication lockout (`off` for benchmarks).
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
+    pub rate_limits: String,
+
+    /// Token generation, per API key.
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_TOKENS", default_value = "100/1m")]
+    pub rate_limit_tokens: Rate,
+
+    /// Every other API-key request, per API key.
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_API", default_value = "1000/1m")]
+    pub rate_limit_api: Rate,
+
+    /// Chat messages, per customer user.
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_CHAT", default_value = "20/1m")]
+    pub rate_limit_chat: Rate,
+
+    /// Failed API-key authentications per client address; over it, the
+    /// address gets 429 even with good credentials.
+    #[arg(
+        long,
+        env = "PERFORMCHAT_RATE_LIMIT_FAILED_AUTH",
+        default_value = "10/5m"
+    )]
+    pub rate_limit_failed_auth: Rate,
+
+    /// Share the limits between nodes through Redis: redis://HOST:PORT[/DB].
+    #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_STORE")]
+    pub rate_limit_store: Option<String>,
+
+    /// Prefix of every Redis key this server writes.
+    #[arg(
+        long,
+        env = "PERFORMCHAT_RATE_LIMIT_PREFIX",
+        default_value = "performchat:rl:"
+    )]
+    pub rate_limit_prefix: String,
+
+    /// Proxies (CIDR,...) whose X-Forwarded-For names the client; from any
+    /// other peer the header is ignored.
+    #[arg(long, env = "PERFORMCHAT_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl LimitArgs {
+    pub fn config(&self) -> LimitsConfig {
+        LimitsConfig {
+            enabled: self.rate_limits == "on",
+            policies: Policies {
+                tokens: self.rate_limit_tokens,
+                api: self.rate_limit_api,
+                chat: self.rate_limit_chat,
+                failed_auth: self.rate_limit_failed_auth,
+            },
+            store_url: self.rate_limit_store.clone().filter(|u| !u.is_empty()),
+            key_prefix: self.rate_limit_prefix.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            ..LimitsConfig::default()
+        }
+    }
 }
 
 /// Opens the database a command names; `create` lets a missing SQLite file be
@@ -177,6 +372,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => token::run(args, json)
             .await
             .map_err(|e| remote::explain(e, &args.api.url)),
+        Command::Conversations(args) => conversations::run(args, json)
+            .await
+            .map_err(|e| remote::explain(e, &args.api.url)),
+        Command::Chat(args) => chat::run(args).await,
         Command::Serve(args) => {
             init_logs(&args.log_format);
             let store = connect(&cli, &args.db, true, args.in_memory).await?;
@@ -192,7 +391,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Agent(args) => {
             let store = connect(&cli, &args.db, false, false).await?;
-            admin::agent(&store, &args.command, json).await
+            agents::agent(&store, &args.command, json).await
         }
         Command::ApiKey(args) => {
             let store = connect(&cli, &args.db, false, false).await?;
@@ -227,11 +426,21 @@ async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
     if args.max_token_ttl <= 0 {
         anyhow::bail!("--max-token-ttl must be positive");
     }
-    let config = Config {
+    let mut config = Config {
         max_token_ttl_secs: args.max_token_ttl,
         time_limits: time_limits(args)?,
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        limits: args.limits.config(),
+        ..Config::default()
     };
+    args.chat.apply(&mut config)?;
+    match &config.llm {
+        // The URL and model only: the API key is never logged.
+        Some(m) => tracing::info!(url = %m.url, model = %m.model, "default language model"),
+        None => tracing::info!(
+            "no default language model: agents without one get the offline responder"
+        ),
+    }
     let store: Arc<dyn Store> = Arc::new(store);
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)

@@ -40,6 +40,13 @@ impl ExpiresIn {
         Ok(ExpiresIn { seconds })
     }
 
+    /// The default lifetime (24 h), or the configured maximum when that is shorter.
+    pub fn default_within(max_seconds: i64) -> Self {
+        ExpiresIn {
+            seconds: DEFAULT_EXPIRES_IN.seconds.min(max_seconds),
+        }
+    }
+
     pub fn seconds(self) -> i64 {
         self.seconds
     }
@@ -74,6 +81,12 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn the_default_never_exceeds_the_maximum() {
+        assert_eq!(ExpiresIn::default_within(MAX).seconds(), 86_400);
+        assert_eq!(ExpiresIn::default_within(3600).seconds(), 3600);
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub enum IdKind {
     Agent,
     CustomerUser,
     ApiKey,
+    Conversation,
+    Message,
 }
 
 impl IdKind {
@@ -14,6 +16,8 @@ impl IdKind {
             IdKind::Agent => "agent_",
             IdKind::CustomerUser => "cu_",
             IdKind::ApiKey => "pk_",
+            IdKind::Conversation => "conv_",
+            IdKind::Message => "msg_",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! these types is already known to satisfy the spec's rules, so the store and
 //! the handlers never re-check them.
 
+mod chat;
 mod expires_in;
 mod fields;
 mod ids;
@@ -11,6 +12,9 @@ mod permissions;
 mod secret;
 mod time;
 
+pub use chat::{
+    title_from_message, Conversation, Message, MessageContent, Role, Title, MAX_MESSAGE_CHARS,
+};
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};
 pub use ids::{new_id, IdKind};

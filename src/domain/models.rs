@@ -16,6 +16,9 @@ pub struct Agent {
     pub company_id: String,
     pub name: String,
     pub prompt_template: Option<String>,
+    /// The agent's own model endpoint and name; `None` means the server's.
+    pub llm_url: Option<String>,
+    pub llm_model: Option<String>,
     pub active: bool,
     pub created_at: i64,
     pub updated_at: i64,

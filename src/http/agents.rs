@@ -25,7 +25,7 @@ impl Endpoint for AgentsRead {
         ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
         ("limit" = Option<u32>, Query, description = "1–100, default 20"),
     ),
-    responses((status = 200, body = AgentList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = AgentList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     RawQuery(raw): RawQuery,
@@ -41,7 +41,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/rest/v1/agents/{id}", tag = "agents",
     params(("id" = String, Path, description = "Agent id (agent_…)")),
-    responses((status = 200, body = AgentView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AgentView), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<SharedState>,
     RawQuery(raw): RawQuery,

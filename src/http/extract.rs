@@ -2,8 +2,9 @@
 //! GET included) or the `X-Api-Key-*` headers, and the endpoint's own body
 //! fields, with every failure in the spec's error shape.
 //!
-//! Order of checks: body size and JSON syntax (400/413), then credentials and
-//! permission (401), then the endpoint's fields (400).
+//! Order of checks: body size and JSON syntax (400/413), then credentials
+//! (401, or 429 once an address has failed too often), the key's rate limit
+//! (429), permission (401), then the endpoint's fields (400).
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -19,12 +20,16 @@ use crate::app::SharedState;
 use crate::auth::secret_matches;
 use crate::domain::{now_ms, ApiKeyRecord, Permission};
 use crate::error::ApiError;
+use crate::http::limit::RateScope;
+use crate::limits::Policy;
 
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// A request body type with the permission its endpoint needs.
 pub trait Endpoint: DeserializeOwned + Send {
     const PERMISSION: Permission;
+    /// The rate limit the call counts against (spec 0.4).
+    const POLICY: Policy = Policy::Api;
 }
 
 /// An authenticated, authorised call carrying the endpoint's body fields.
@@ -42,19 +47,36 @@ impl<T: Endpoint> FromRequest<SharedState> for Call<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &SharedState) -> Result<Self, ApiError> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        let Ok(scope) = RateScope::from_request_parts(&mut parts, state).await;
         let mut fields = read_json_object(body).await?;
-        let credentials = credentials(&parts.headers, &mut fields)?;
-        let key = authenticate(state, credentials, bearer(&parts.headers), T::PERMISSION).await?;
+        // Without credentials there is nothing to guess: no lockout count.
+        let credentials = credentials(&parts.headers, &mut fields)?
+            .ok_or_else(|| missing(bearer(&parts.headers)))?;
+        let key = match identify(state, credentials).await {
+            Ok(key) => key,
+            Err(Refusal::Credentials(refused)) => {
+                // Over the lockout limit, the 429 replaces the 401.
+                scope.failed_auth(state).await?;
+                return Err(refused);
+            }
+            Err(Refusal::Store(error)) => return Err(error),
+        };
         if let Some(slot) = parts.extensions.get::<super::log::KeySlot>() {
             slot.set(&key.id);
         }
+        // A locked-out address is refused here even with good credentials.
+        scope.enforce_key(state, T::POLICY, &key.id).await?;
+        if !key.permissions.contains(T::PERMISSION) {
+            return Err(ApiError::Unauthorized("Insufficient permissions"));
+        }
+        state.note_key_used(&key.company_id, &key.id, now_ms());
         let body = from_fields(fields)?;
         Ok(Call { key, body })
     }
 }
 
-async fn read_json_object(body: Body) -> Result<Map<String, Value>, ApiError> {
+pub(crate) async fn read_json_object(body: Body) -> Result<Map<String, Value>, ApiError> {
     let bytes = Limited::new(body, BODY_LIMIT)
         .collect()
         .await
@@ -151,11 +173,12 @@ fn basic_auth(headers: &HeaderMap) -> Result<Option<Credentials>, ApiError> {
         // Another scheme (say, a bearer token meant for a proxy): not ours.
         return Ok(None);
     };
+    // Undecodable credentials are still credentials that fail, and count.
     let decoded = STANDARD
         .decode(encoded)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or(ApiError::Unauthorized("Invalid API credentials"))?;
+        .unwrap_or_default();
     let (key_id, secret) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
     Ok(Some(Credentials {
         key_id: key_id.to_owned(),
@@ -173,41 +196,48 @@ fn bearer(headers: &HeaderMap) -> bool {
         .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
 }
 
-async fn authenticate(
-    state: &SharedState,
-    credentials: Option<Credentials>,
-    sent_bearer: bool,
-    needed: Permission,
-) -> Result<ApiKeyRecord, ApiError> {
-    let Some(credentials) = credentials else {
-        return Err(ApiError::Unauthorized(if sent_bearer {
-            "Missing API credentials: this route takes an API key (HTTP Basic keyId:keySecret, the body fields keyId and keySecret, or the X-Api-Key-Id and X-Api-Key-Secret headers), not a Bearer chat token"
-        } else {
-            "Missing API credentials"
-        }));
-    };
-    let invalid = ApiError::Unauthorized("Invalid API credentials");
+fn missing(sent_bearer: bool) -> ApiError {
+    ApiError::Unauthorized(if sent_bearer {
+        "Missing API credentials: this route takes an API key (HTTP Basic keyId:keySecret, the body fields keyId and keySecret, or the X-Api-Key-Id and X-Api-Key-Secret headers), not a Bearer chat token"
+    } else {
+        "Missing API credentials"
+    })
+}
+
+/// Why presented credentials were not accepted.
+enum Refusal {
+    /// Unknown, wrong, revoked or expired: counts towards the lockout.
+    Credentials(ApiError),
+    /// The store could not answer: not the caller's fault.
+    Store(ApiError),
+}
+
+/// The key these credentials belong to, if they authenticate.
+async fn identify(state: &SharedState, credentials: Credentials) -> Result<ApiKeyRecord, Refusal> {
+    let invalid = || Refusal::Credentials(ApiError::Unauthorized("Invalid API credentials"));
     // Ids are short; anything long cannot be ours and is not worth a query.
     if credentials.key_id.is_empty() || credentials.key_id.len() > 128 {
-        return Err(invalid);
+        return Err(invalid());
     }
-    let Some(key) = state.store.find_api_key(&credentials.key_id).await? else {
-        return Err(invalid);
+    let Some(key) = state
+        .store
+        .find_api_key(&credentials.key_id)
+        .await
+        .map_err(Refusal::Store)?
+    else {
+        return Err(invalid());
     };
     if !secret_matches(&key.id, &credentials.secret, &key.secret_hash)
         || key.revoked_at.is_some()
         || !key.company_active
     {
-        return Err(invalid);
+        return Err(invalid());
     }
-    let now = now_ms();
-    if key.expires_at.is_some_and(|at| at <= now) {
-        return Err(ApiError::Unauthorized("Expired API key"));
+    if key.expires_at.is_some_and(|at| at <= now_ms()) {
+        return Err(Refusal::Credentials(ApiError::Unauthorized(
+            "Expired API key",
+        )));
     }
-    if !key.permissions.contains(needed) {
-        return Err(ApiError::Unauthorized("Insufficient permissions"));
-    }
-    state.note_key_used(&key.company_id, &key.id, now);
     Ok(key)
 }
 

@@ -2,8 +2,11 @@
 
 mod agents;
 mod bulk;
+mod chat;
+mod conversations;
 mod export;
 pub mod extract;
+pub mod limit;
 mod linger;
 pub mod log;
 pub mod metrics;
@@ -16,6 +19,7 @@ mod recipes;
 mod tokens;
 mod users;
 pub mod views;
+mod widget;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -26,7 +30,7 @@ pub use ops::ApiDoc;
 
 use crate::app::SharedState;
 
-fn api() -> Router<SharedState> {
+fn api(chat_origins: &[String]) -> Router<SharedState> {
     Router::new()
         .route("/auth/token", post(tokens::issue))
         .route("/auth/invalidate-token", post(tokens::invalidate))
@@ -46,20 +50,31 @@ fn api() -> Router<SharedState> {
         )
         .route("/agents", get(agents::list))
         .route("/agents/{id}", get(agents::get))
+        .route("/conversations", get(conversations::list))
+        .route("/conversations/{id}", get(conversations::get))
+        .route("/conversations/{id}/messages", get(conversations::messages))
+        .nest("/chat", chat::router(chat_origins))
         .route("/openapi.json", get(ops::openapi_json))
 }
 
 pub fn router(state: SharedState) -> Router {
-    let api = api();
+    let api = api(&state.config.chat_origins);
     Router::new()
         .route("/health", get(ops::health))
         .merge(ops::docs())
+        .route("/widget.js", get(widget::widget_js))
+        .route("/chat-demo", get(widget::chat_demo))
+        .route("/chat-demo.js", get(widget::chat_demo_js))
         .nest("/rest/v1/v1", api.clone())
         .nest("/rest/v1", api)
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         // Our extractor enforces the 1 MiB limit itself, with our error body.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::rate_limit_layer,
+        ))
         .layer(CatchPanicLayer::custom(ops::panic_response))
         .layer(axum::middleware::from_fn_with_state(
             state.config.time_limits,

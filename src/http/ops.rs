@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::views::{ErrorBody, Health};
+use super::views::{ErrorBody, Health, RateLimitHealth};
 use crate::app::SharedState;
 use crate::error::{error_response, ApiError};
 
@@ -17,7 +17,12 @@ use crate::error::{error_response, ApiError};
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn health(State(state): State<SharedState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => Json(Health { status: "ok" }).into_response(),
+        // Still 200 when Redis is away: the node serves under its own limits.
+        Ok(()) => Json(Health {
+            status: "ok",
+            rate_limits: RateLimitHealth::new(state.limits.status()),
+        })
+        .into_response(),
         Err(_) => ApiError::Unavailable("Database is not answering").into_response(),
     }
 }
@@ -28,7 +33,10 @@ pub async fn health(State(state): State<SharedState>) -> Response {
         title = "PerformChat-compatible API",
         description = "Chat tokens for AI agents and the customer users behind them. \
         Every endpoint except /health and /rest/v1/openapi.json needs an API key: HTTP Basic (keyId:keySecret), \
-        the body fields keyId and keySecret (on every method, GET included), or the X-Api-Key-Id and X-Api-Key-Secret headers."
+        the body fields keyId and keySecret (on every method, GET included), or the X-Api-Key-Id and X-Api-Key-Secret headers. \
+        Rate limits per key (tokens: token generation; api: the rest) are reported in RateLimit-Limit, RateLimit-Remaining, \
+        RateLimit-Reset, RateLimit-Policy and RateLimit on every authenticated answer; 429 answers carry Retry-After. \
+        An address that fails authentication too often gets 429 until its lockout bucket has room again."
     ),
     paths(
         health,
@@ -46,10 +54,39 @@ pub async fn health(State(state): State<SharedState>) -> Response {
         super::bulk::bulk,
         super::agents::list,
         super::agents::get,
+        super::conversations::list,
+        super::conversations::get,
+        super::conversations::messages,
+        super::chat::paths::session,
+        super::chat::paths::create,
+        super::chat::paths::list,
+        super::chat::paths::messages,
+        super::chat::paths::post,
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody)),
+    modifiers(&ChatTokenScheme)
 )]
 pub struct ApiDoc;
+
+/// The chat routes (spec 8) take the end user's chat token as a bearer token.
+struct ChatTokenScheme;
+
+impl utoipa::Modify for ChatTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "chat_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A chat token from POST /rest/v1/auth/token"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 #[utoipa::path(get, path = "/rest/v1/openapi.json", tag = "operations",
     responses((status = 200, description = "This OpenAPI document")))]

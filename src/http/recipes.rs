@@ -28,7 +28,7 @@ pub(super) fn merge_refused(reason: &str) -> String {
 #[utoipa::path(patch, path = "/rest/v1/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
     request_body = UpdateUserBody,
-    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn patch(
     State(state): State<SharedState>,
     RawQuery(raw): RawQuery,
@@ -60,7 +60,7 @@ pub async fn patch(
     params(("external_id" = String, Path, description = "The caller's id for the user (the token's userId), 1–255 characters")),
     request_body = UpdateUserBody,
     responses((status = 200, description = "Updated", body = UserView), (status = 201, description = "Created", body = UserView),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn upsert(
     State(state): State<SharedState>,
     RawQuery(raw): RawQuery,
@@ -98,7 +98,7 @@ pub struct StatsView {
 }
 
 #[utoipa::path(get, path = "/rest/v1/customer-users/stats", tag = "customer-users",
-    responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn stats(
     State(state): State<SharedState>,
     RawQuery(raw): RawQuery,

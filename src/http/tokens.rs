@@ -12,9 +12,10 @@ use super::views::{
     VerifyResponse,
 };
 use crate::app::SharedState;
-use crate::auth::{Claims, TokenError};
+use crate::auth::{check_token, Claims, TokenAudience};
 use crate::domain::{format_secs, ExpiresIn, ExternalId, Permission};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::Policy;
 use crate::store::TokenUser;
 
 /// Credentials (`keyId`, `keySecret`) may also travel in this body.
@@ -31,6 +32,7 @@ pub struct TokenRequest {
 
 impl Endpoint for TokenRequest {
     const PERMISSION: Permission = Permission::ChatSend;
+    const POLICY: Policy = Policy::Tokens;
 }
 
 #[utoipa::path(post, path = "/rest/v1/auth/token", tag = "auth",
@@ -38,7 +40,7 @@ impl Endpoint for TokenRequest {
     responses(
         (status = 200, body = TokenResponse),
         (status = 400, description = "Invalid field, unknown or inactive agent, inactive user", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
     ))]
 pub async fn issue(
     State(state): State<SharedState>,
@@ -50,7 +52,7 @@ pub async fn issue(
     let req = call.body;
     let external_id = ExternalId::parse("userId", req.user_id).map_err(ApiError::BadRequest)?;
     let expires_in = match req.expires_in {
-        None => crate::domain::DEFAULT_EXPIRES_IN,
+        None => ExpiresIn::default_within(state.config.max_token_ttl_secs),
         Some(text) => ExpiresIn::parse(&text, state.config.max_token_ttl_secs)
             .map_err(ApiError::BadRequest)?,
     };
@@ -66,16 +68,7 @@ pub async fn issue(
         TokenUser::UserInactive => return Err(ApiError::bad_request("Customer user is inactive")),
     };
     let iat = now.div_euclid(1000);
-    let claims = Claims {
-        sub: user.id.clone(),
-        token_version: user.token_version,
-        company_id: company_id.clone(),
-        agent_id: req.agent_id.clone(),
-        external_id: user.external_id.clone(),
-        iat,
-        exp: iat + expires_in.seconds(),
-        iss: crate::auth::ISSUER.into(),
-    };
+    let claims = Claims::for_user(&user, company_id, &req.agent_id, iat, expires_in.seconds());
     let view = TokenUserView {
         id: user.id,
         external_id: user.external_id,
@@ -112,7 +105,7 @@ impl Endpoint for InvalidateRequest {
     responses(
         (status = 200, body = InvalidateResponse),
         (status = 400, description = "Customer user not found or does not belong to your company", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
     ))]
 pub async fn invalidate(
     State(state): State<SharedState>,
@@ -152,6 +145,7 @@ impl Endpoint for VerifyRequest {
     responses(
         (status = 200, body = VerifyResponse),
         (status = 401, description = "Invalid or expired token, inactive user or agent, invalidated token, other company", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
     ))]
 pub async fn verify(
     State(state): State<SharedState>,
@@ -160,32 +154,16 @@ pub async fn verify(
 ) -> ApiResult<Json<VerifyResponse>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
     QueryParams::parse(raw.as_deref(), &[])?;
-    let claims = state.signer.verify(&call.body.token).map_err(|e| match e {
-        TokenError::Invalid => ApiError::Unauthorized("Invalid token"),
-        TokenError::Expired => ApiError::Unauthorized("Token has expired"),
-    })?;
-    // The claims are signed by us, so their company locates the user row.
-    let user = state
-        .store
-        .get_user(&claims.company_id, &claims.sub)
-        .await?
-        .filter(|u| u.active)
-        .ok_or(ApiError::Unauthorized(
-            "Customer user not found or inactive",
-        ))?;
-    if user.token_version != claims.token_version {
-        return Err(ApiError::Unauthorized("Token has been invalidated"));
-    }
-    if user.company_id != call.key.company_id {
-        return Err(ApiError::Unauthorized(
-            "Token does not belong to your company",
-        ));
-    }
-    let agent = state
-        .store
-        .get_agent(&user.company_id, &claims.agent_id)
-        .await?
-        .filter(|a| a.active)
-        .ok_or(ApiError::Unauthorized("Agent not found or inactive"))?;
-    Ok(Json(VerifyResponse::new(user, &agent, claims.exp)))
+    let checked = check_token(
+        state.store.as_ref(),
+        &state.signer,
+        &call.body.token,
+        TokenAudience::Company(&call.key.company_id),
+    )
+    .await?;
+    Ok(Json(VerifyResponse::new(
+        checked.user,
+        &checked.agent,
+        checked.claims.exp,
+    )))
 }

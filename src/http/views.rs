@@ -5,7 +5,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::domain::{format_ms, format_secs, Agent, ApiKeyRecord, CustomerUser};
+use crate::domain::{
+    format_ms, format_secs, Agent, ApiKeyRecord, Conversation, CustomerUser, Message,
+};
 use crate::store::PageRequest;
 
 /// A customer user, the full shape every users endpoint returns.
@@ -203,7 +205,120 @@ pub struct ErrorBody {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
+    pub rate_limits: RateLimitHealth,
+}
+
+/// Where this node keeps its rate-limit buckets right now.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitHealth {
+    pub enabled: bool,
+    /// `memory` or `redis`; null when limits are off.
+    #[schema(example = "redis")]
+    pub store: Option<&'static str>,
+    /// `off`, `local` (this node alone, as configured), `shared` (through
+    /// Redis) or `fallback` (Redis unreachable: this node alone until it returns).
+    #[schema(example = "shared")]
+    pub state: &'static str,
+    /// When the current Redis outage began; null when there is none.
+    pub outage_since: Option<String>,
+}
+
+impl RateLimitHealth {
+    pub fn new(status: Option<crate::limits::StoreStatus>) -> Self {
+        let Some(status) = status else {
+            return RateLimitHealth {
+                enabled: false,
+                store: None,
+                state: "off",
+                outage_since: None,
+            };
+        };
+        let state = match (status.store, status.shared) {
+            ("memory", _) => "local",
+            (_, true) => "shared",
+            (_, false) => "fallback",
+        };
+        RateLimitHealth {
+            enabled: true,
+            store: Some(status.store),
+            state,
+            outage_since: status.outage_since_ms.map(format_ms),
+        }
+    }
+}
+
+/// A conversation (spec 6), the same on the company and the chat side.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationView {
+    #[schema(example = "conv_01JH0000000000000000000000")]
+    pub id: String,
+    pub title: Option<String>,
+    pub customer_user_id: String,
+    pub agent_id: String,
+    pub message_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Conversation> for ConversationView {
+    fn from(c: Conversation) -> Self {
+        ConversationView {
+            id: c.id,
+            title: c.title,
+            customer_user_id: c.customer_user_id,
+            agent_id: c.agent_id,
+            message_count: c.message_count,
+            created_at: format_ms(c.created_at),
+            updated_at: format_ms(c.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    #[schema(example = "msg_01JH0000000000000000000000")]
+    pub id: String,
+    pub content: String,
+    /// `user` or `assistant`.
+    #[schema(example = "user")]
+    pub role: &'static str,
+    pub conversation_id: String,
+    pub created_at: String,
+}
+
+impl From<Message> for MessageView {
+    fn from(m: Message) -> Self {
+        MessageView {
+            id: m.id,
+            content: m.content,
+            role: m.role.as_str(),
+            conversation_id: m.conversation_id,
+            created_at: format_ms(m.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationList {
+    pub data: Vec<ConversationView>,
+    pub pagination: Pagination,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationBrief {
+    pub id: String,
+    pub title: Option<String>,
+}
+
+/// A page of a conversation's messages, from the oldest (company side).
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    pub data: Vec<MessageView>,
+    pub pagination: Pagination,
+    pub conversation: ConversationBrief,
 }

@@ -7,6 +7,7 @@
 //! company's rows. The only global lookups are by an API key's id (before the
 //! company is known) and the operator's company listing.
 
+mod chat;
 mod copy;
 mod dialect;
 mod recipes;
@@ -18,10 +19,11 @@ mod backup;
 
 use async_trait::async_trait;
 
-use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, NameQuery, UserChanges};
+use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, Field, NameQuery, UserChanges};
 use crate::error::ApiResult;
 
 pub use backup::{backup_sqlite, BackupReport};
+pub use chat::{BeginReply, ChatOwner, ChatStore, Lease};
 pub use copy::{copy_store, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
@@ -51,6 +53,16 @@ pub struct UserFilter {
     pub active: Option<bool>,
 }
 
+/// Changes to an agent (operator CLI); absent fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct AgentChanges {
+    pub name: Option<String>,
+    pub prompt_template: Field<String>,
+    pub llm_url: Field<String>,
+    pub llm_model: Field<String>,
+    pub active: Option<bool>,
+}
+
 /// What token generation found, decided in the store in one statement.
 #[derive(Debug)]
 pub enum TokenUser {
@@ -65,7 +77,8 @@ pub enum TokenUser {
 
 #[async_trait]
 /// The recipes' operations (spec 4.4, 4.5) live in their own trait, [`UserRecipes`].
-pub trait Store: UserRecipes + Send + Sync + 'static {
+/// Conversations and messages (spec 6, 8) live in [`ChatStore`].
+pub trait Store: UserRecipes + ChatStore + Send + Sync + 'static {
     /// Answers when the database does (for `/health`).
     async fn ping(&self) -> ApiResult<()>;
 
@@ -75,7 +88,6 @@ pub trait Store: UserRecipes + Send + Sync + 'static {
 
     async fn create_company(&self, name: &str, now: i64) -> ApiResult<Company>;
     async fn list_companies(&self) -> ApiResult<Vec<Company>>;
-    async fn get_company(&self, company_id: &str) -> ApiResult<Option<Company>>;
     async fn set_company_active(&self, company_id: &str, active: bool) -> ApiResult<bool>;
 
     async fn create_agent(
@@ -99,6 +111,15 @@ pub trait Store: UserRecipes + Send + Sync + 'static {
         active: bool,
         now: i64,
     ) -> ApiResult<bool>;
+    /// Applies the given changes; `None` when the agent is not this company's.
+    async fn update_agent(
+        &self,
+        company_id: &str,
+        agent_id: &str,
+        changes: &AgentChanges,
+        now: i64,
+    ) -> ApiResult<Option<Agent>>;
+    async fn get_company(&self, company_id: &str) -> ApiResult<Option<Company>>;
 
     async fn create_api_key(&self, key: &ApiKeyRecord) -> ApiResult<()>;
     async fn list_api_keys(&self, company_id: &str) -> ApiResult<Vec<ApiKeyRecord>>;

@@ -8,7 +8,7 @@ pub(super) const USER_COLUMNS: &str =
     "company_id, id, external_id, name, email, metadata, active, \
      token_version, created_at, updated_at, last_seen_at";
 pub(super) const AGENT_COLUMNS: &str =
-    "company_id, id, name, prompt_template, active, created_at, updated_at";
+    "company_id, id, name, prompt_template, llm_url, llm_model, active, created_at, updated_at";
 pub(super) const COMPANY_COLUMNS: &str = "id, name, active, created_at";
 
 #[derive(sqlx::FromRow)]
@@ -58,6 +58,8 @@ pub(super) struct AgentRow {
     id: String,
     name: String,
     prompt_template: Option<String>,
+    llm_url: Option<String>,
+    llm_model: Option<String>,
     active: bool,
     created_at: i64,
     updated_at: i64,
@@ -70,6 +72,8 @@ impl From<AgentRow> for Agent {
             company_id: r.company_id,
             name: r.name,
             prompt_template: r.prompt_template,
+            llm_url: r.llm_url,
+            llm_model: r.llm_model,
             active: r.active,
             created_at: r.created_at,
             updated_at: r.updated_at,

@@ -8,7 +8,7 @@ use super::rows::{
     AgentRow, CompanyRow, IssuedRow, KeyRow, UserRow, AGENT_COLUMNS, COMPANY_COLUMNS, KEY_COLUMNS,
     USER_COLUMNS,
 };
-use super::{PageRequest, Store, TokenUser, UserFilter};
+use super::{AgentChanges, PageRequest, Store, TokenUser, UserFilter};
 use crate::domain::{
     new_id, Agent, ApiKeyRecord, Company, CustomerUser, Field, IdKind, UserChanges,
 };
@@ -175,7 +175,8 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
     sets
 }
 
-// After the macros and helpers above, which it uses.
+// After the macros and helpers above, which they use.
+mod chat;
 mod recipes;
 
 #[async_trait]
@@ -222,15 +223,6 @@ impl Store for SqlStore {
             .fetch_all(p)
             .await)?;
         Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    async fn get_company(&self, company_id: &str) -> ApiResult<Option<Company>> {
-        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE id = $1");
-        let row: Option<CompanyRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
-            .bind(company_id)
-            .fetch_optional(p)
-            .await)?;
-        Ok(row.map(Into::into))
     }
 
     async fn set_company_active(&self, company_id: &str, active: bool) -> ApiResult<bool> {
@@ -325,6 +317,68 @@ impl Store for SqlStore {
         .await
         .map(|r| r.rows_affected()))?;
         Ok(done > 0)
+    }
+
+    async fn update_agent(
+        &self,
+        company_id: &str,
+        agent_id: &str,
+        changes: &AgentChanges,
+        now: i64,
+    ) -> ApiResult<Option<Agent>> {
+        if !storable(agent_id) {
+            return Ok(None);
+        }
+        let mut params = Params::default();
+        let mut sets = vec![format!("updated_at = {}", params.push(SqlValue::Int(now)))];
+        if let Some(name) = &changes.name {
+            sets.push(format!(
+                "name = {}",
+                params.push(SqlValue::Text(name.clone()))
+            ));
+        }
+        for (column, field) in [
+            ("prompt_template", &changes.prompt_template),
+            ("llm_url", &changes.llm_url),
+            ("llm_model", &changes.llm_model),
+        ] {
+            match field {
+                Field::Absent => {}
+                Field::Null => sets.push(format!("{column} = NULL")),
+                Field::Set(v) => sets.push(format!(
+                    "{column} = {}",
+                    params.push(SqlValue::Text(v.clone()))
+                )),
+            }
+        }
+        if let Some(active) = changes.active {
+            sets.push(format!("active = {}", params.push(SqlValue::Bool(active))));
+        }
+        let company = params.push(SqlValue::Text(company_id.into()));
+        let id = params.push(SqlValue::Text(agent_id.into()));
+        let sql = format!(
+            "UPDATE agents SET {} WHERE company_id = {company} AND id = {id} RETURNING {AGENT_COLUMNS}",
+            sets.join(", ")
+        );
+        let row: Option<AgentRow> = on_pool!(&self.pools, write, |p| bind_params!(
+            sqlx::query_as(&sql),
+            params
+        )
+        .fetch_optional(p)
+        .await)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn get_company(&self, company_id: &str) -> ApiResult<Option<Company>> {
+        if !storable(company_id) {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE id = $1");
+        let row: Option<CompanyRow> = on_pool!(&self.pools, read, |p| sqlx::query_as(&sql)
+            .bind(company_id)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row.map(Into::into))
     }
 
     async fn create_api_key(&self, key: &ApiKeyRecord) -> ApiResult<()> {

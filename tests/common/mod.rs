@@ -20,6 +20,7 @@ use tower::ServiceExt;
 use performchat::app::{AppState, Config, SharedState};
 use performchat::auth::create_api_key;
 use performchat::domain::{now_ms, Environment, Permissions};
+use performchat::limits::LimitsConfig;
 use performchat::store::{Backend, ConnectOptions, SqlStore, Store};
 
 pub const PG_ENV: &str = "PERFORMCHAT_TEST_POSTGRES_URL";
@@ -293,6 +294,30 @@ impl TestApp {
             state,
             router,
         }
+    }
+
+    /// The same database served with another configuration: for tests
+    /// whose subject is not the rate limits but that need more requests
+    /// (or failed authentications) than the default limits allow.
+    pub async fn reconfigured(self, config: Config) -> Self {
+        let state = AppState::new(self.store.clone() as Arc<dyn Store>, None, config)
+            .await
+            .expect("app state");
+        let router = performchat::app::router(state.clone());
+        TestApp {
+            state,
+            router,
+            ..self
+        }
+    }
+
+    /// [`TestApp::reconfigured`] with `limits`.
+    pub async fn with_limits(self, limits: LimitsConfig) -> Self {
+        self.reconfigured(Config {
+            limits,
+            ..Config::default()
+        })
+        .await
     }
 
     pub async fn tenant(&self, label: &str) -> Tenant {

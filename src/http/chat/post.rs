@@ -1,0 +1,132 @@
+//! `POST /chat/conversations/:id/messages`: the question is stored, then the
+//! reply streams as SSE (`Accept: text/event-stream`) or comes whole as JSON.
+
+use std::convert::Infallible;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::stream::{self, Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::mpsc::UnboundedReceiver;
+use utoipa::ToSchema;
+
+use super::bearer::{ChatBody, ChatUser};
+use crate::app::SharedState;
+use crate::chat::{post_message, ReplyEvent};
+use crate::domain::MessageContent;
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::PathId;
+use crate::http::limit::RateScope;
+use crate::http::query::QueryParams;
+use crate::http::views::{ErrorBody, MessageView};
+use crate::limits::Policy;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    /// 1–8000 characters, not only whitespace, no NUL.
+    content: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Exchange {
+    user_message: MessageView,
+    assistant_message: MessageView,
+}
+
+fn wants_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/event-stream"))
+}
+
+/// Stores the question and answers with the reply. With
+/// `Accept: text/event-stream`: 200 and events `user_message`, `delta`…,
+/// then `assistant_message` or `error`. Otherwise 201 with both messages, or
+/// 502 `Language model unavailable` (the question stays stored).
+#[utoipa::path(post, path = "/rest/v1/chat/conversations/{id}/messages", tag = "chat",
+    security(("chat_token" = [])),
+    params(("id" = String, Path, description = "Conversation id (conv_…)")),
+    request_body = NewMessage,
+    responses(
+        (status = 200, description = "SSE: user_message, delta…, assistant_message | error", content_type = "text/event-stream"),
+        (status = 201, body = Exchange),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "A reply is already being generated", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+        (status = 502, description = "Language model unavailable", body = ErrorBody),
+    ))]
+pub async fn post(
+    State(state): State<SharedState>,
+    ChatUser(t): ChatUser,
+    RawQuery(raw): RawQuery,
+    PathId(id): PathId,
+    headers: HeaderMap,
+    limits: RateScope,
+    ChatBody(body): ChatBody<NewMessage>,
+) -> ApiResult<Response> {
+    QueryParams::parse(raw.as_deref(), &[])?;
+    let content = MessageContent::parse(body.content).map_err(ApiError::BadRequest)?;
+    // The message is accepted for processing from here on: a valid message
+    // spends the customer user's `chat` budget (spec 0.4), and a refused one
+    // (429) stores nothing.
+    limits.enforce(&state, Policy::Chat, &t.user.id).await?;
+    let started = post_message(&state, &t.user, &t.agent, &id, &content).await?;
+    let question = MessageView::from(started.question);
+    if wants_sse(&headers) {
+        let mut response = sse(question, started.events).into_response();
+        // Reverse proxies such as nginx would otherwise hold deltas back.
+        response.headers_mut().insert(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        );
+        return Ok(response);
+    }
+    let mut events = started.events;
+    while let Some(event) = events.recv().await {
+        match event {
+            ReplyEvent::Delta(_) => {}
+            ReplyEvent::Done(reply) => {
+                let body = Exchange {
+                    user_message: question,
+                    assistant_message: reply.into(),
+                };
+                return Ok((StatusCode::CREATED, Json(body)).into_response());
+            }
+            ReplyEvent::Failed(e) => return Err(e),
+        }
+    }
+    // The task ends every reply with Done or Failed; only a panic gets here.
+    Err(ApiError::Internal(
+        "the reply task ended without a result".into(),
+    ))
+}
+
+fn sse(
+    question: MessageView,
+    events: UnboundedReceiver<ReplyEvent>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let first = stream::once(async move { json_event("user_message", &question) });
+    let rest = stream::unfold(events, |mut rx| async move {
+        let event = match rx.recv().await? {
+            ReplyEvent::Delta(text) => json_event("delta", &json!({ "content": text })),
+            ReplyEvent::Done(reply) => json_event("assistant_message", &MessageView::from(reply)),
+            ReplyEvent::Failed(e) => json_event("error", &e.body()),
+        };
+        Some((event, rx))
+    });
+    Sse::new(first.chain(rest).map(Ok)).keep_alive(KeepAlive::default())
+}
+
+fn json_event(name: &str, data: &impl Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .data(serde_json::to_string(data).unwrap_or_else(|_| "{}".into()))
+}

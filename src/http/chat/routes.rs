@@ -1,0 +1,192 @@
+//! The end user's session, conversations and message history (spec 8).
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::bearer::{ChatBody, ChatUser};
+use crate::app::SharedState;
+use crate::auth::CheckedToken;
+use crate::domain::{format_secs, Conversation, Field, Title};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::PathId;
+use crate::http::query::{QueryParams, MAX_LIMIT};
+use crate::http::views::{ConversationList, ConversationView, ErrorBody, MessageView, Pagination};
+use crate::store::ChatOwner;
+
+/// No fields: GET bodies are read (and stray fields refused) as everywhere.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
+pub fn owner(t: &CheckedToken) -> ChatOwner<'_> {
+    ChatOwner {
+        company_id: &t.user.company_id,
+        customer_user_id: &t.user.id,
+        agent_id: &t.agent.id,
+    }
+}
+
+/// The conversation, if it is this user's with this agent; else 404.
+pub async fn own_conversation(
+    state: &SharedState,
+    t: &CheckedToken,
+    id: &str,
+) -> ApiResult<Conversation> {
+    state
+        .store
+        .get_conversation(&t.user.company_id, id)
+        .await?
+        .filter(|c| c.customer_user_id == t.user.id && c.agent_id == t.agent.id)
+        .ok_or(ApiError::NotFound("Conversation not found"))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionUser {
+    id: String,
+    external_id: String,
+    name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionAgent {
+    id: String,
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatSession {
+    customer_user: SessionUser,
+    agent: SessionAgent,
+    expires_at: String,
+}
+
+#[utoipa::path(get, path = "/rest/v1/chat/session", tag = "chat",
+    security(("chat_token" = [])),
+    responses((status = 200, body = ChatSession), (status = 401, body = ErrorBody)))]
+pub async fn session(
+    ChatUser(t): ChatUser,
+    RawQuery(raw): RawQuery,
+    ChatBody(NoFields {}): ChatBody<NoFields>,
+) -> ApiResult<Json<ChatSession>> {
+    QueryParams::parse(raw.as_deref(), &[])?;
+    Ok(Json(ChatSession {
+        customer_user: SessionUser {
+            id: t.user.id,
+            external_id: t.user.external_id,
+            name: t.user.name,
+        },
+        agent: SessionAgent {
+            id: t.agent.id,
+            name: t.agent.name,
+        },
+        expires_at: format_secs(t.claims.exp),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConversation {
+    /// 1–200 characters; when left out, the first message gives the title.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    title: Field<String>,
+}
+
+#[utoipa::path(post, path = "/rest/v1/chat/conversations", tag = "chat",
+    security(("chat_token" = [])),
+    request_body = NewConversation,
+    responses((status = 201, body = ConversationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<SharedState>,
+    ChatUser(t): ChatUser,
+    RawQuery(raw): RawQuery,
+    ChatBody(body): ChatBody<NewConversation>,
+) -> ApiResult<(StatusCode, Json<ConversationView>)> {
+    QueryParams::parse(raw.as_deref(), &[])?;
+    let title = match body.title {
+        Field::Absent | Field::Null => None,
+        Field::Set(text) => Some(Title::parse(text).map_err(ApiError::BadRequest)?),
+    };
+    let conversation = state
+        .store
+        .create_conversation(
+            owner(&t),
+            title.map(Title::into_inner).as_deref(),
+            crate::domain::now_ms(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(conversation.into())))
+}
+
+#[utoipa::path(get, path = "/rest/v1/chat/conversations", tag = "chat",
+    security(("chat_token" = [])),
+    params(
+        ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
+        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
+    ),
+    responses((status = 200, description = "The user's conversations with the token's agent, most recently updated first", body = ConversationList),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<SharedState>,
+    ChatUser(t): ChatUser,
+    RawQuery(raw): RawQuery,
+    ChatBody(NoFields {}): ChatBody<NoFields>,
+) -> ApiResult<Json<ConversationList>> {
+    let page = QueryParams::parse(raw.as_deref(), &["page", "limit"])?.page(20)?;
+    let (rows, total) = state
+        .store
+        .list_recent_conversations(owner(&t), page)
+        .await?;
+    Ok(Json(ConversationList {
+        data: rows.into_iter().map(Into::into).collect(),
+        pagination: Pagination::new(page, total),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatMessages {
+    /// Chronological.
+    data: Vec<MessageView>,
+    /// Whether older messages exist.
+    has_more: bool,
+}
+
+#[utoipa::path(get, path = "/rest/v1/chat/conversations/{id}/messages", tag = "chat",
+    security(("chat_token" = [])),
+    params(
+        ("id" = String, Path, description = "Conversation id (conv_…)"),
+        ("limit" = Option<u32>, Query, description = "1–100, default 50"),
+        ("before" = Option<String>, Query, description = "A message id: the messages just before it"),
+    ),
+    responses((status = 200, description = "The latest messages, in chronological order", body = ChatMessages),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn messages(
+    State(state): State<SharedState>,
+    ChatUser(t): ChatUser,
+    RawQuery(raw): RawQuery,
+    PathId(id): PathId,
+    ChatBody(NoFields {}): ChatBody<NoFields>,
+) -> ApiResult<Json<ChatMessages>> {
+    let query = QueryParams::parse(raw.as_deref(), &["limit", "before"])?;
+    let limit = query.page(50)?.limit.min(MAX_LIMIT);
+    let before = query.get("before");
+    if before == Some("") {
+        return Err(ApiError::bad_request("before must be a message id"));
+    }
+    let conversation = own_conversation(&state, &t, &id).await?;
+    let (rows, has_more) = state
+        .store
+        .latest_messages(&t.user.company_id, &conversation.id, limit, before)
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request("before must be the id of a message in this conversation")
+        })?;
+    Ok(Json(ChatMessages {
+        data: rows.into_iter().map(MessageView::from).collect(),
+        has_more,
+    }))
+}

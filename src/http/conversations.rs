@@ -1,0 +1,123 @@
+//! Conversations and their messages, read-only for the company (spec 6).
+
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{Call, Endpoint, PathId};
+use super::query::QueryParams;
+use super::views::{
+    ConversationBrief, ConversationList, ConversationView, ErrorBody, MessageList, MessageView,
+    Pagination,
+};
+use crate::app::SharedState;
+use crate::domain::{Conversation, Field, Permission};
+use crate::error::{ApiError, ApiResult};
+
+/// The list's filter may come in the body, as the docs' clients send filters.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationFilterBody {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    customer_user_id: Field<String>,
+}
+
+impl Endpoint for ConversationFilterBody {
+    const PERMISSION: Permission = Permission::ConversationsRead;
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationsRead {}
+
+impl Endpoint for ConversationsRead {
+    const PERMISSION: Permission = Permission::ConversationsRead;
+}
+
+#[utoipa::path(get, path = "/rest/v1/conversations", tag = "conversations",
+    params(
+        ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
+        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
+        ("customer_user_id" = Option<String>, Query, description = "Only this customer user's conversations (the body's value wins)"),
+    ),
+    responses((status = 200, body = ConversationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
+    call: Call<ConversationFilterBody>,
+) -> ApiResult<Json<ConversationList>> {
+    let query = QueryParams::parse(raw.as_deref(), &["page", "limit", "customer_user_id"])?;
+    let page = query.page(20)?;
+    let user = match call.body.customer_user_id {
+        Field::Null => {
+            return Err(ApiError::bad_request(
+                "customer_user_id filter must not be null",
+            ))
+        }
+        Field::Set(v) => Some(v),
+        Field::Absent => query.get("customer_user_id").map(str::to_owned),
+    };
+    if user.as_deref() == Some("") {
+        return Err(ApiError::bad_request(
+            "customer_user_id filter must not be empty",
+        ));
+    }
+    let (rows, total) = state
+        .store
+        .list_conversations(&call.key.company_id, user.as_deref(), page)
+        .await?;
+    Ok(Json(ConversationList {
+        data: rows.into_iter().map(Into::into).collect(),
+        pagination: Pagination::new(page, total),
+    }))
+}
+
+async fn find(state: &SharedState, company_id: &str, id: &str) -> ApiResult<Conversation> {
+    state
+        .store
+        .get_conversation(company_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("Conversation not found"))
+}
+
+#[utoipa::path(get, path = "/rest/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "Conversation id (conv_…)")),
+    responses((status = 200, body = ConversationView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
+    PathId(id): PathId,
+    call: Call<ConversationsRead>,
+) -> ApiResult<Json<ConversationView>> {
+    QueryParams::parse(raw.as_deref(), &[])?;
+    Ok(Json(find(&state, &call.key.company_id, &id).await?.into()))
+}
+
+#[utoipa::path(get, path = "/rest/v1/conversations/{id}/messages", tag = "conversations",
+    params(
+        ("id" = String, Path, description = "Conversation id (conv_…)"),
+        ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
+        ("limit" = Option<u32>, Query, description = "1–100, default 50"),
+    ),
+    responses((status = 200, body = MessageList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn messages(
+    State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
+    PathId(id): PathId,
+    call: Call<ConversationsRead>,
+) -> ApiResult<Json<MessageList>> {
+    let page = QueryParams::parse(raw.as_deref(), &["page", "limit"])?.page(50)?;
+    let company = &call.key.company_id;
+    let conversation = find(&state, company, &id).await?;
+    let (rows, total) = state.store.list_messages(company, &id, page).await?;
+    Ok(Json(MessageList {
+        data: rows.into_iter().map(MessageView::from).collect(),
+        pagination: Pagination::new(page, total),
+        conversation: ConversationBrief {
+            id: conversation.id,
+            title: conversation.title,
+        },
+    }))
+}

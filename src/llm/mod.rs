@@ -1,0 +1,233 @@
+//! Language models behind one small seam, [`ModelClient`]: any
+//! OpenAI-compatible Chat Completions server ([`openai::OpenAiClient`]) and
+//! the built-in [`offline::OfflineResponder`] used when no model is configured.
+//!
+//! A client's stream yields pieces of text and ends only when the reply is
+//! complete (the model sent a `finish_reason` or `[DONE]`); anything else ends
+//! it with an error. [`guarded`] adds the first-token and whole-reply timeouts
+//! to any client, so every model and test double is held to the same limits.
+
+pub mod offline;
+pub mod openai;
+pub mod sse;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt};
+use tokio::time::Instant;
+
+use crate::domain::Agent;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnRole {
+    System,
+    User,
+    Assistant,
+}
+
+impl TurnRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnRole::System => "system",
+            TurnRole::User => "user",
+            TurnRole::Assistant => "assistant",
+        }
+    }
+}
+
+/// One message of the model's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    pub role: TurnRole,
+    pub content: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelRequest {
+    pub messages: Vec<Turn>,
+    /// The cap on the reply's length, sent as `max_tokens`.
+    pub max_tokens: u32,
+}
+
+/// Why a reply could not be had. The details go to the log only: the client
+/// sees the spec's `Language model unavailable`.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("the model server could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the model server answered {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("the model reported an error: {0}")]
+    Reported(String),
+    #[error("the model's answer could not be read: {0}")]
+    Malformed(String),
+    #[error("the reply broke off before it was complete")]
+    Incomplete,
+    #[error("no first token within {0:?}")]
+    FirstTokenTimeout(Duration),
+    #[error("the reply did not finish within {0:?}")]
+    ReplyTimeout(Duration),
+}
+
+/// Pieces of the reply as the model writes them.
+pub type Deltas = BoxStream<'static, Result<String, ModelError>>;
+
+#[async_trait]
+pub trait ModelClient: Send + Sync {
+    /// Sends the request; the stream carries the reply.
+    async fn stream(&self, request: ModelRequest) -> Result<Deltas, ModelError>;
+}
+
+/// Where an OpenAI-compatible model lives. The key never appears in `Debug`.
+#[derive(Clone)]
+pub struct ModelEndpoint {
+    /// Base URL, e.g. `http://127.0.0.1:11434/v1`; `/chat/completions` is appended.
+    pub url: String,
+    pub model: String,
+    pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for ModelEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelEndpoint")
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// A model server's base URL must be plain http(s); it is checked when
+/// configured so that a typo fails at once rather than at the first chat.
+pub fn check_base_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!("{url:?} must be an http:// or https:// URL"));
+    }
+    Ok(())
+}
+
+/// Limits every reply is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelLimits {
+    pub connect_timeout: Duration,
+    pub first_token_timeout: Duration,
+    pub reply_timeout: Duration,
+    pub max_tokens: u32,
+}
+
+impl Default for ModelLimits {
+    fn default() -> Self {
+        ModelLimits {
+            connect_timeout: Duration::from_secs(10),
+            first_token_timeout: Duration::from_secs(60),
+            reply_timeout: Duration::from_secs(300),
+            max_tokens: 1024,
+        }
+    }
+}
+
+/// Picks the model for an agent: its own endpoint when it names one, else the
+/// server's default, else the offline responder.
+pub struct ModelRegistry {
+    default: Option<ModelEndpoint>,
+    http: reqwest::Client,
+    pub limits: ModelLimits,
+}
+
+impl ModelRegistry {
+    pub fn new(default: Option<ModelEndpoint>, limits: ModelLimits) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(limits.connect_timeout)
+            .build()?;
+        Ok(ModelRegistry {
+            default,
+            http,
+            limits,
+        })
+    }
+
+    pub fn for_agent(&self, agent: &Agent) -> Arc<dyn ModelClient> {
+        let endpoint = match (&agent.llm_url, &self.default) {
+            (Some(url), default) => Some(ModelEndpoint {
+                url: url.clone(),
+                model: agent
+                    .llm_model
+                    .clone()
+                    .or_else(|| default.as_ref().map(|d| d.model.clone()))
+                    .unwrap_or_default(),
+                // The server's key is for the server's model: never send it
+                // to another host an agent names.
+                api_key: default
+                    .as_ref()
+                    .filter(|d| d.url == *url)
+                    .and_then(|d| d.api_key.clone()),
+            }),
+            (None, Some(default)) => Some(ModelEndpoint {
+                model: agent.llm_model.clone().unwrap_or(default.model.clone()),
+                ..default.clone()
+            }),
+            (None, None) => None,
+        };
+        match endpoint {
+            Some(endpoint) => Arc::new(openai::OpenAiClient::new(self.http.clone(), endpoint)),
+            None => Arc::new(offline::OfflineResponder),
+        }
+    }
+}
+
+/// Runs `request` on `client` under `limits`: the first piece of text must
+/// come within the first-token timeout and the whole reply within the reply
+/// timeout, both counted from now; the stream then ends with the error.
+pub fn guarded(client: Arc<dyn ModelClient>, request: ModelRequest, limits: ModelLimits) -> Deltas {
+    let start = Instant::now();
+    let first_by = start + limits.first_token_timeout;
+    let end_by = start + limits.reply_timeout;
+    let expired = move |got_text: bool| {
+        if !got_text && first_by <= end_by {
+            ModelError::FirstTokenTimeout(limits.first_token_timeout)
+        } else {
+            ModelError::ReplyTimeout(limits.reply_timeout)
+        }
+    };
+    enum State {
+        Connecting(Arc<dyn ModelClient>, ModelRequest),
+        Streaming(Deltas, bool),
+        Done,
+    }
+    stream::unfold(
+        State::Connecting(client, request),
+        move |state| async move {
+            let (mut deltas, mut got_text) = match state {
+                State::Done => return None,
+                State::Connecting(client, request) => {
+                    match tokio::time::timeout_at(first_by.min(end_by), client.stream(request))
+                        .await
+                    {
+                        Ok(Ok(deltas)) => (deltas, false),
+                        Ok(Err(e)) => return Some((Err(e), State::Done)),
+                        Err(_) => return Some((Err(expired(false)), State::Done)),
+                    }
+                }
+                State::Streaming(deltas, got_text) => (deltas, got_text),
+            };
+            let by = if got_text {
+                end_by
+            } else {
+                first_by.min(end_by)
+            };
+            match tokio::time::timeout_at(by, deltas.next()).await {
+                Err(_) => Some((Err(expired(got_text)), State::Done)),
+                Ok(None) => None,
+                Ok(Some(Err(e))) => Some((Err(e), State::Done)),
+                Ok(Some(Ok(text))) => {
+                    got_text |= !text.is_empty();
+                    Some((Ok(text), State::Streaming(deltas, got_text)))
+                }
+            }
+        },
+    )
+    .boxed()
+}

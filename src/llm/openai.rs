@@ -1,0 +1,272 @@
+//! An OpenAI-compatible Chat Completions client (`POST {base}/chat/completions`
+//! with `stream: true`), as served by Ollama, vLLM, llama.cpp's server and
+//! OpenAI. Lenient where those servers differ: a first delta whose content is
+//! `null`, a usage-only last chunk with no choices, a stream that ends after
+//! its `finish_reason` without `data: [DONE]`, and a server that ignores
+//! `stream` and answers with one JSON completion.
+
+use async_trait::async_trait;
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
+
+use super::sse::{SseEvent, SseParser};
+use super::{Deltas, ModelClient, ModelEndpoint, ModelError, ModelRequest};
+
+pub struct OpenAiClient {
+    http: reqwest::Client,
+    endpoint: ModelEndpoint,
+}
+
+impl OpenAiClient {
+    pub fn new(http: reqwest::Client, endpoint: ModelEndpoint) -> Self {
+        OpenAiClient { http, endpoint }
+    }
+}
+
+/// What one `data:` payload of the stream says.
+#[derive(Debug, PartialEq)]
+pub enum Chunk {
+    /// Text (possibly none), and whether the model said it was finished.
+    Delta { text: String, finished: bool },
+    /// `[DONE]`.
+    Done,
+}
+
+/// Reads one event of the stream.
+pub fn parse_event(event: &SseEvent) -> Result<Chunk, ModelError> {
+    let data = event.data.trim();
+    if data == "[DONE]" {
+        return Ok(Chunk::Done);
+    }
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| ModelError::Malformed(format!("{e}: {data:.200}")))?;
+    if let Some(error) = value.get("error") {
+        return Err(ModelError::Reported(error_text(error)));
+    }
+    let choice = value.get("choices").and_then(|c| c.get(0));
+    let text = choice
+        .and_then(|c| c.get("delta"))
+        .and_then(|d| d.get("content"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let finished = choice
+        .and_then(|c| c.get("finish_reason"))
+        .is_some_and(|f| !f.is_null());
+    Ok(Chunk::Delta { text, finished })
+}
+
+fn error_text(error: &Value) -> String {
+    error
+        .get("message")
+        .and_then(Value::as_str)
+        .map_or_else(|| error.to_string(), str::to_owned)
+}
+
+/// The body of a non-streamed completion: the message's text.
+fn whole_completion(body: &[u8]) -> Result<String, ModelError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ModelError::Malformed(e.to_string()))?;
+    if let Some(error) = value.get("error") {
+        return Err(ModelError::Reported(error_text(error)));
+    }
+    value
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ModelError::Malformed("no choices[0].message.content".into()))
+}
+
+#[async_trait]
+impl ModelClient for OpenAiClient {
+    async fn stream(&self, request: ModelRequest) -> Result<Deltas, ModelError> {
+        let url = format!(
+            "{}/chat/completions",
+            self.endpoint.url.trim_end_matches('/')
+        );
+        let messages: Vec<Value> = request
+            .messages
+            .iter()
+            .map(|t| json!({ "role": t.role.as_str(), "content": t.content }))
+            .collect();
+        let body = json!({
+            "model": self.endpoint.model,
+            "messages": messages,
+            "stream": true,
+            "max_tokens": request.max_tokens,
+        });
+        let mut req = self.http.post(&url).json(&body);
+        if let Some(key) = &self.endpoint.api_key {
+            req = req.bearer_auth(key);
+        }
+        let response = req
+            .send()
+            .await
+            .map_err(|e| ModelError::Unreachable(without_url(e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            return Err(ModelError::Status {
+                status: status.as_u16(),
+                body: text.chars().take(300).collect(),
+            });
+        }
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if is_json {
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| ModelError::Unreachable(without_url(e)))?;
+            let text = whole_completion(&bytes)?;
+            return Ok(stream::iter([Ok(text)]).boxed());
+        }
+        Ok(deltas(response.bytes_stream().boxed()))
+    }
+}
+
+/// reqwest errors name the URL, which may carry credentials; keep the cause.
+fn without_url(e: reqwest::Error) -> String {
+    e.without_url().to_string()
+}
+
+type Bytes = futures::stream::BoxStream<'static, Result<bytes::Bytes, reqwest::Error>>;
+
+/// Turns the response body into pieces of text, ending at the first
+/// `finish_reason` or `[DONE]`, or with [`ModelError::Incomplete`] when the
+/// body ends before either.
+fn deltas(body: Bytes) -> Deltas {
+    struct State {
+        body: Bytes,
+        parser: SseParser,
+        pending: std::collections::VecDeque<SseEvent>,
+        ended: bool,
+        done: bool,
+    }
+    let state = State {
+        body,
+        parser: SseParser::new(),
+        pending: Default::default(),
+        ended: false,
+        done: false,
+    };
+    stream::unfold(state, |mut s| async move {
+        loop {
+            if s.done {
+                return None;
+            }
+            if let Some(event) = s.pending.pop_front() {
+                match parse_event(&event) {
+                    Err(e) => {
+                        s.done = true;
+                        return Some((Err(e), s));
+                    }
+                    Ok(Chunk::Done) => return None,
+                    Ok(Chunk::Delta { text, finished }) => {
+                        s.done = finished;
+                        if !text.is_empty() {
+                            return Some((Ok(text), s));
+                        }
+                        continue;
+                    }
+                }
+            }
+            if s.ended {
+                s.done = true;
+                return Some((Err(ModelError::Incomplete), s));
+            }
+            match s.body.next().await {
+                Some(Ok(bytes)) => s.pending.extend(s.parser.feed(&bytes)),
+                Some(Err(e)) => {
+                    s.done = true;
+                    return Some((Err(ModelError::Unreachable(without_url(e))), s));
+                }
+                None => {
+                    s.ended = true;
+                    s.pending.extend(s.parser.finish());
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(data: &str) -> SseEvent {
+        SseEvent {
+            event: None,
+            data: data.into(),
+        }
+    }
+
+    #[test]
+    fn reads_the_known_quirks() {
+        let null_first = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null},"finish_reason":null}]}"#;
+        assert_eq!(
+            parse_event(&event(null_first)).unwrap(),
+            Chunk::Delta {
+                text: String::new(),
+                finished: false
+            }
+        );
+        let usage_only = r#"{"choices":[],"usage":{"prompt_tokens":1}}"#;
+        assert_eq!(
+            parse_event(&event(usage_only)).unwrap(),
+            Chunk::Delta {
+                text: String::new(),
+                finished: false
+            }
+        );
+        let last = r#"{"choices":[{"delta":{"content":"!"},"finish_reason":"stop"}]}"#;
+        assert_eq!(
+            parse_event(&event(last)).unwrap(),
+            Chunk::Delta {
+                text: "!".into(),
+                finished: true
+            }
+        );
+        assert_eq!(parse_event(&event("[DONE]")).unwrap(), Chunk::Done);
+        assert!(matches!(
+            parse_event(&event(r#"{"error":{"message":"overloaded"}}"#)),
+            Err(ModelError::Reported(m)) if m == "overloaded"
+        ));
+        assert!(parse_event(&event("not json")).is_err());
+    }
+
+    async fn collect(body: &'static [&'static str]) -> Vec<Result<String, String>> {
+        let chunks = stream::iter(
+            body.iter()
+                .map(|s| Ok(bytes::Bytes::from_static(s.as_bytes()))),
+        );
+        deltas(chunks.boxed())
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_stream_ends_at_finish_reason_or_done_else_it_is_incomplete() {
+        let a = r#"data: {"choices":[{"delta":{"content":"Hel"},"finish_reason":null}]}"#;
+        let got = collect(&[
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
+        ])
+        .await;
+        assert_eq!(got, vec![Ok("Hel".into()), Ok("lo".into())], "{a}");
+        let done = collect(&[
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DO",
+            "NE]\n\n",
+        ])
+        .await;
+        assert_eq!(done, vec![Ok("Hi".into())]);
+        let broken = collect(&["data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"]).await;
+        assert_eq!(broken.len(), 2);
+        assert!(broken[1].as_ref().unwrap_err().contains("broke off"));
+    }
+}

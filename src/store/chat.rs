@@ -1,0 +1,127 @@
+//! Store operations for conversations and messages (spec 6 and 8), and the
+//! reply lease that keeps one reply in flight per conversation on every node.
+
+use async_trait::async_trait;
+
+use super::PageRequest;
+use crate::domain::{Conversation, Message};
+use crate::error::ApiResult;
+
+/// Who holds a conversation's reply lease, and until when (ms since the epoch).
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// Unique per reply, so only the reply that took the lease releases it.
+    pub owner: String,
+    pub until: i64,
+}
+
+/// What asking to start a reply found.
+#[derive(Debug)]
+pub enum BeginReply {
+    /// The question is stored and the lease taken.
+    Started {
+        conversation: Box<Conversation>,
+        question: Message,
+    },
+    /// Not this user's conversation with this agent (or none at all).
+    NotFound,
+    /// Another reply holds an unexpired lease; nothing was written.
+    Busy,
+}
+
+/// The end user a chat request acts for: the token's user and agent.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatOwner<'a> {
+    pub company_id: &'a str,
+    pub customer_user_id: &'a str,
+    pub agent_id: &'a str,
+}
+
+#[async_trait]
+pub trait ChatStore: Send + Sync {
+    async fn create_conversation(
+        &self,
+        owner: ChatOwner<'_>,
+        title: Option<&str>,
+        now: i64,
+    ) -> ApiResult<Conversation>;
+
+    /// The company's conversations in `created_at, id` order, optionally one user's.
+    async fn list_conversations(
+        &self,
+        company_id: &str,
+        customer_user_id: Option<&str>,
+        page: PageRequest,
+    ) -> ApiResult<(Vec<Conversation>, i64)>;
+
+    /// An end user's conversations with one agent, most recently updated first.
+    async fn list_recent_conversations(
+        &self,
+        owner: ChatOwner<'_>,
+        page: PageRequest,
+    ) -> ApiResult<(Vec<Conversation>, i64)>;
+
+    async fn get_conversation(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+    ) -> ApiResult<Option<Conversation>>;
+
+    /// Messages from the oldest, in `created_at, id` order, with the total.
+    async fn list_messages(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        page: PageRequest,
+    ) -> ApiResult<(Vec<Message>, i64)>;
+
+    /// The latest `limit` messages (before `before` when given), in
+    /// chronological order, and whether older ones exist. `None` when
+    /// `before` is not a message of this conversation.
+    async fn latest_messages(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        limit: u32,
+        before: Option<&str>,
+    ) -> ApiResult<Option<(Vec<Message>, bool)>>;
+
+    /// Takes the reply lease and stores the question, in one transaction:
+    /// `message_count` and `updated_at` move with it, and `derived_title`
+    /// becomes the title if there is none yet.
+    async fn begin_reply(
+        &self,
+        owner: ChatOwner<'_>,
+        conversation_id: &str,
+        question: &str,
+        derived_title: &str,
+        lease: &Lease,
+        now: i64,
+    ) -> ApiResult<BeginReply>;
+
+    /// Extends a lease still held by `owner`; false when it is not.
+    async fn renew_lease(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        lease: &Lease,
+    ) -> ApiResult<bool>;
+
+    /// Stores the reply and releases the lease if `owner` still holds it.
+    async fn finish_reply(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        owner: &str,
+        reply: &str,
+        now: i64,
+    ) -> ApiResult<Message>;
+
+    /// Releases the lease if `owner` still holds it (a failed reply).
+    async fn release_lease(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        owner: &str,
+    ) -> ApiResult<()>;
+}

@@ -110,6 +110,12 @@ fn key_json(k: &ApiKeyRecord) -> serde_json::Value {
     })
 }
 
+/// A listing's line for a company or an agent: id, state, name, in columns.
+pub(super) fn state_line(id: &str, active: bool, name: &str) -> String {
+    let state = if active { "active  " } else { "inactive" };
+    format!("{id}  {state}  {name}")
+}
+
 /// Human output of a listing: one line per item, or a line saying there are none.
 pub(super) fn lines<T>(items: &[T], none: &str, line: impl Fn(&T) -> String) -> String {
     if items.is_empty() {
@@ -134,12 +140,7 @@ pub async fn company(store: &dyn Store, cmd: &CompanyCommand, as_json: bool) -> 
                 json!({ "data": all.iter().map(company_json).collect::<Vec<_>>() }),
                 || {
                     lines(&all, "no companies yet (create one with `performchat company create --name NAME`)", |c| {
-                        format!(
-                            "{}  {}  {}",
-                            c.id,
-                            if c.active { "active  " } else { "inactive" },
-                            c.name
-                        )
+                        state_line(&c.id, c.active, &c.name)
                     })
                 },
             );

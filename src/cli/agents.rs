@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::admin::{lines, print};
+use super::admin::{lines, print, state_line};
 use super::DbArgs;
 use crate::auth::require_company;
 use crate::domain::{format_ms, now_ms, Agent, Field};
@@ -199,12 +199,7 @@ pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyh
                 json!({ "data": all.iter().map(agent_json).collect::<Vec<_>>() }),
                 || {
                     lines(&all, "no agents in this company yet", |a| {
-                        format!(
-                            "{}  {}  {}",
-                            a.id,
-                            if a.active { "active  " } else { "inactive" },
-                            a.name
-                        )
+                        state_line(&a.id, a.active, &a.name)
                     })
                 },
             );

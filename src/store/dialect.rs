@@ -126,9 +126,10 @@ pub(super) const SQLITE_NAME_SEARCH: &str =
 pub struct ConnectOptions {
     /// Connections in the (read) pool; SQLite's writer pool always has one.
     pub pool_size: u32,
-    /// Whether a missing SQLite file may be created. Only the server, the
-    /// quickstart and a copy's target do: an admin command pointed at the
-    /// wrong folder must say so, not work on a new, empty database.
+    /// Whether a missing SQLite file may be created, and so whether the
+    /// caller will write (checked at once). Only the server, the quickstart
+    /// and a copy's target do: an admin command pointed at the wrong folder
+    /// must say so, not work on a new, empty database.
     pub create: bool,
     /// Whether an in-memory SQLite database is acceptable. It is never saved,
     /// so only an explicit request gets one.
@@ -189,17 +190,21 @@ pub(super) async fn connect(url: &str, options: &ConnectOptions) -> Result<Pools
                 .await
                 .map_err(|e| sqlite_error(&file, e))?;
             // A read-only file opens without complaint and fails at the first
-            // write, far from here; find out now, before any migration.
-            // Rewriting `user_version` with its own value is a real write
-            // (SQLite's header) that changes nothing.
-            let version: i64 = sqlx::query_scalar("PRAGMA user_version")
-                .fetch_one(&write)
-                .await
-                .map_err(|e| sqlite_error(&file, e))?;
-            sqlx::query(&format!("PRAGMA user_version = {version}"))
-                .execute(&write)
-                .await
-                .map_err(|e| sqlite_error(&file, e))?;
+            // write, far from here (for the server: reading the JWT secret).
+            // The commands that will write (`create`) find out now, before any
+            // migration, by rewriting `user_version` with its own value: a real
+            // write of SQLite's header that changes nothing. The others (an
+            // admin listing, a copy's source) may well read a read-only file.
+            if options.create {
+                let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+                    .fetch_one(&write)
+                    .await
+                    .map_err(|e| sqlite_error(&file, e))?;
+                sqlx::query(&format!("PRAGMA user_version = {version}"))
+                    .execute(&write)
+                    .await
+                    .map_err(|e| sqlite_error(&file, e))?;
+            }
             sqlx::migrate!("./migrations/sqlite")
                 .run(&write)
                 .await

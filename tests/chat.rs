@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use chat::*;
-use common::TestApp;
+use common::{Served, TestApp};
 use fake_model::FakeModel;
 use performchat::app::Config;
 use performchat::chat::{ChatConfig, HistoryBudget};
@@ -140,18 +140,7 @@ backend_tests! {
         let (token, _) = chat_token(&app, &t, &agent, "u1").await;
         let conv = new_conversation(&app, &token, json!({})).await;
         let served = app.serve().await;
-        let mut res = reqwest::Client::new()
-            .post(served.url(&messages_uri(&conv)))
-            .bearer_auth(&token)
-            .header("accept", "text/event-stream")
-            .json(&json!({ "content": "take your time" }))
-            .send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let mut seen = String::new();
-        while !seen.contains("event: delta") {
-            seen.push_str(&String::from_utf8_lossy(&res.chunk().await.unwrap().expect("more events")));
-        }
-        drop(res); // the client leaves mid-reply
+        leave_after_the_first_delta(&served, &token, &conv, "take your time").await;
         model.release();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
@@ -172,17 +161,7 @@ backend_tests! {
         let (token, _) = chat_token(&app, &t, &agent, "u1").await;
         let conv = new_conversation(&app, &token, json!({})).await;
         let served = app.serve().await;
-        let mut res = reqwest::Client::new()
-            .post(served.url(&messages_uri(&conv)))
-            .bearer_auth(&token)
-            .header("accept", "text/event-stream")
-            .json(&json!({ "content": "still there?" }))
-            .send().await.unwrap();
-        let mut seen = String::new();
-        while !seen.contains("event: delta") {
-            seen.push_str(&String::from_utf8_lossy(&res.chunk().await.unwrap().expect("more events")));
-        }
-        drop(res);
+        leave_after_the_first_delta(&served, &token, &conv, "still there?").await;
         let mut stopping = tokio::spawn(served.shutdown());
         // Pending for as long as the reply is held back: this cannot pass early.
         let early = tokio::time::timeout(Duration::from_millis(200), &mut stopping).await;
@@ -277,5 +256,24 @@ backend_tests! {
         assert_eq!(h.len(), ok * 2, "{h:?}");
         let c = app.get(&format!("/rest/v1/conversations/{conv}"), t.creds()).await;
         assert_eq!(c.body["message_count"], json!(ok * 2));
+    }
+}
+
+/// Posts `content` asking for SSE over a real socket, reads until the first
+/// delta, then leaves (drops the connection) while the reply is generating.
+async fn leave_after_the_first_delta(served: &Served, token: &str, conv: &str, content: &str) {
+    let mut res = reqwest::Client::new()
+        .post(served.url(&messages_uri(conv)))
+        .bearer_auth(token)
+        .header("accept", "text/event-stream")
+        .json(&json!({ "content": content }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut seen = String::new();
+    while !seen.contains("event: delta") {
+        let chunk = res.chunk().await.unwrap().expect("more events");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
     }
 }

@@ -244,7 +244,7 @@ impl ChatStore for SqlStore {
                                   WHERE company_id = $1 AND conversation_id = $2 AND id = $3";
                 let sql = format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages WHERE company_id = $1 AND conversation_id = $2 \
-                     AND (created_at < $3 OR (created_at = $3 AND id < $4)) \
+                     AND (created_at, id) < ($3, $4) \
                      ORDER BY created_at DESC, id DESC LIMIT $5"
                 );
                 on_pool!(self.pools(), read, |p| {

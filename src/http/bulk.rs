@@ -1,6 +1,8 @@
 //! `POST /customer-users/bulk`: up to 1000 updates by external id, each
 //! applied and reported on its own, so one bad item never fails the others.
 
+use std::collections::HashSet;
+
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,7 @@ use super::views::{ErrorBody, UserView};
 use crate::app::SharedState;
 use crate::domain::{
     json_type, merge_patch, now_ms, CustomerUser, ExternalId, Field, Metadata, Permission,
+    UserChanges,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::{MergeOutcome, UserKey};
@@ -94,10 +97,23 @@ pub async fn bulk(
             items.len()
         )));
     }
-    let mut results = Vec::with_capacity(items.len());
-    for item in items {
-        let external_id = item.get("external_id").cloned().unwrap_or(Value::Null);
-        let result = match apply(&state, &call.key.company_id, item).await {
+    let external_ids: Vec<Value> = items
+        .iter()
+        .map(|item| item.get("external_id").cloned().unwrap_or(Value::Null))
+        .collect();
+    let prepared: Vec<Result<Prepared, String>> = items.into_iter().map(prepare).collect();
+    let company_id = &call.key.company_id;
+    let created = create_first(&state, company_id, &prepared).await;
+    // The rest in request order, as each item would have run on its own:
+    // items naming the same user still see each other's effects in order.
+    let mut results = Vec::with_capacity(prepared.len());
+    for ((done, item), external_id) in created.into_iter().zip(&prepared).zip(external_ids) {
+        let outcome = match (done, item) {
+            (Some(done), _) => done,
+            (None, Ok(item)) => apply(&state, company_id, item).await,
+            (None, Err(message)) => Err(message.clone()),
+        };
+        results.push(match outcome {
             Ok((user, created)) => BulkResult {
                 external_id,
                 success: true,
@@ -112,18 +128,23 @@ pub async fn bulk(
                 user: None,
                 error: Some(message),
             },
-        };
-        results.push(result);
+        });
     }
     Ok(Json(BulkResponse { results }))
 }
 
-/// Applies one item; the error is the item's message.
-async fn apply(
-    state: &SharedState,
-    company_id: &str,
-    item: Value,
-) -> Result<(CustomerUser, bool), String> {
+/// An item that passed validation, ready to apply.
+struct Prepared {
+    external_id: ExternalId,
+    changes: UserChanges,
+    patch: Option<Map<String, Value>>,
+    /// With `create`: the fields of the user to create if missing (the
+    /// patch merged onto `{}`).
+    new: Option<UserChanges>,
+}
+
+/// Checks one item; the error is the item's message.
+fn prepare(item: Value) -> Result<Prepared, String> {
     let fields = match item {
         Value::Object(map) => map,
         other => {
@@ -152,28 +173,85 @@ async fn apply(
         Field::Null => return Err("create must be true or false, not null".into()),
         Field::Set(v) => v,
     };
-    let store = &state.store;
-    let now = now_ms();
-    if create {
-        // A new user starts from `{}`, so the merge onto it is known now. If
-        // someone else creates the user first, the insert does nothing and
-        // the item merges into theirs below.
+    let new = if create {
+        // A new user starts from `{}`, so the merge onto it is known now.
         let mut new = changes.clone();
         if let Some(patch) = &patch {
             new.metadata =
                 Some(merge_patch(&Metadata::default(), patch).map_err(|e| merge_refused(&e))?);
         }
+        Some(new)
+    } else {
+        None
+    };
+    Ok(Prepared {
+        external_id,
+        changes,
+        patch,
+        new,
+    })
+}
+
+type Outcome = Result<(CustomerUser, bool), String>;
+
+/// Creates, in one statement, the users of the items that are the first in
+/// the request to name their external id and ask to create it: nothing
+/// earlier in the request can have touched those users, so doing them first
+/// changes no item's result. The answer has an outcome for each item created;
+/// the others (existing users, later items) are left to [`apply`].
+async fn create_first(
+    state: &SharedState,
+    company_id: &str,
+    prepared: &[Result<Prepared, String>],
+) -> Vec<Option<Outcome>> {
+    let mut outcomes: Vec<Option<Outcome>> = prepared.iter().map(|_| None).collect();
+    let mut seen = HashSet::new();
+    let mut first: Vec<usize> = Vec::new();
+    for (i, item) in prepared.iter().enumerate() {
+        if let Ok(item) = item {
+            if seen.insert(item.external_id.as_str()) && item.new.is_some() {
+                first.push(i);
+            }
+        }
+    }
+    let rows: Vec<(&str, &UserChanges)> = first
+        .iter()
+        .filter_map(|&i| prepared[i].as_ref().ok())
+        .filter_map(|item| Some((item.external_id.as_str(), item.new.as_ref()?)))
+        .collect();
+    if rows.is_empty() {
+        return outcomes;
+    }
+    match state.store.insert_users(company_id, &rows, now_ms()).await {
+        Ok(created) => {
+            for (&i, user) in first.iter().zip(created) {
+                outcomes[i] = user.map(|user| Ok((user, true)));
+            }
+        }
+        // Each item then tries on its own and reports its own failure.
+        Err(e) => tracing::warn!(error = %e, "bulk create in one statement failed"),
+    }
+    outcomes
+}
+
+/// Applies one item on its own: create it if asked and missing, else merge.
+async fn apply(state: &SharedState, company_id: &str, item: &Prepared) -> Outcome {
+    let store = &state.store;
+    let now = now_ms();
+    if let Some(new) = &item.new {
+        // If someone else creates the user first, the insert does nothing
+        // and the item merges into theirs below.
         let inserted = store
-            .insert_user(company_id, external_id.as_str(), &new, now)
+            .insert_user(company_id, item.external_id.as_str(), new, now)
             .await
             .map_err(item_error)?;
         if let Some(user) = inserted {
             return Ok((user, true));
         }
     }
-    let key = UserKey::ExternalId(external_id.as_str());
+    let key = UserKey::ExternalId(item.external_id.as_str());
     match store
-        .merge_user(company_id, key, &changes, patch.as_ref(), now)
+        .merge_user(company_id, key, &item.changes, item.patch.as_ref(), now)
         .await
         .map_err(item_error)?
     {

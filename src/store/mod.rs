@@ -26,7 +26,7 @@ pub use backup::{backup_sqlite, BackupReport};
 pub use chat::{BeginReply, ChatOwner, ChatStore, Lease};
 pub use copy::{copy_store, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
-pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
+pub use recipes::{ExportRow, MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
 pub use usage::{PoolUsage, PoolWatch};
 

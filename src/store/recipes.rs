@@ -24,6 +24,21 @@ pub enum MergeOutcome {
     Invalid(String),
 }
 
+/// A user as the export writes it: the stored metadata text is passed on as
+/// it is (every write stores compact JSON), not parsed and written again.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExportRow {
+    pub id: String,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub metadata: String,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_seen_at: Option<i64>,
+}
+
 /// Counts for `GET /customer-users/stats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserStats {
@@ -66,6 +81,16 @@ pub trait UserRecipes: Send + Sync {
         now: i64,
     ) -> ApiResult<Option<CustomerUser>>;
 
+    /// Creates, in one go, each user whose external id does not exist yet;
+    /// the answer is aligned with `users`, `None` where the user existed.
+    /// The external ids must be distinct.
+    async fn insert_users(
+        &self,
+        company_id: &str,
+        users: &[(&str, &UserChanges)],
+        now: i64,
+    ) -> ApiResult<Vec<Option<CustomerUser>>>;
+
     /// Up to `limit` users after `after` (`created_at`, `id`) in list order.
     async fn export_users(
         &self,
@@ -73,7 +98,7 @@ pub trait UserRecipes: Send + Sync {
         filter: &UserFilter,
         after: Option<(i64, &str)>,
         limit: u32,
-    ) -> ApiResult<Vec<CustomerUser>>;
+    ) -> ApiResult<Vec<ExportRow>>;
 
     async fn user_stats(&self, company_id: &str, now: i64) -> ApiResult<UserStats>;
 }

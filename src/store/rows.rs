@@ -13,17 +13,17 @@ pub(super) const COMPANY_COLUMNS: &str = "id, name, active, created_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
-    company_id: String,
-    id: String,
-    external_id: String,
-    name: Option<String>,
-    email: Option<String>,
-    metadata: String,
-    active: bool,
-    token_version: i64,
-    created_at: i64,
-    updated_at: i64,
-    last_seen_at: Option<i64>,
+    pub(super) company_id: String,
+    pub(super) id: String,
+    pub(super) external_id: String,
+    pub(super) name: Option<String>,
+    pub(super) email: Option<String>,
+    pub(super) metadata: String,
+    pub(super) active: bool,
+    pub(super) token_version: i64,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+    pub(super) last_seen_at: Option<i64>,
 }
 
 impl From<UserRow> for CustomerUser {
@@ -105,17 +105,17 @@ pub(super) const KEY_COLUMNS: &str = "k.id, k.company_id, k.name, k.environment,
 
 #[derive(sqlx::FromRow)]
 pub(super) struct KeyRow {
-    id: String,
-    company_id: String,
-    name: String,
-    environment: String,
-    permissions: String,
-    secret_hash: Vec<u8>,
-    expires_at: Option<i64>,
-    revoked_at: Option<i64>,
-    created_at: i64,
-    last_used_at: Option<i64>,
-    company_active: bool,
+    pub(super) id: String,
+    pub(super) company_id: String,
+    pub(super) name: String,
+    pub(super) environment: String,
+    pub(super) permissions: String,
+    pub(super) secret_hash: Vec<u8>,
+    pub(super) expires_at: Option<i64>,
+    pub(super) revoked_at: Option<i64>,
+    pub(super) created_at: i64,
+    pub(super) last_used_at: Option<i64>,
+    pub(super) company_active: bool,
 }
 
 impl From<KeyRow> for ApiKeyRecord {

@@ -17,6 +17,8 @@ use crate::error::ApiResult;
 pub struct SqlStore {
     pools: Pools,
     backend: Backend,
+    /// SQLite on a file: point reads off sqlx's worker threads (fast.rs).
+    fast: Option<fast::FastReads>,
 }
 
 impl SqlStore {
@@ -24,7 +26,18 @@ impl SqlStore {
     pub async fn connect(url: &str, options: &ConnectOptions) -> anyhow::Result<Self> {
         let backend = Backend::of_url(url)?;
         let pools = connect(url, options).await?;
-        Ok(SqlStore { pools, backend })
+        let fast = match backend {
+            Backend::Sqlite => match dialect::sqlite_options(url, options)? {
+                (_, true) => None,
+                (file, false) => fast::FastReads::open(file.get_filename()),
+            },
+            Backend::Postgres => None,
+        };
+        Ok(SqlStore {
+            pools,
+            backend,
+            fast,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -55,13 +68,24 @@ enum SqlValue {
 }
 
 /// Collects `$N` placeholders and their values for SQL built at run time.
+/// The second field asks for anonymous `?` placeholders instead (bound in
+/// order, each value used once): SQLite finds a `$N` by walking the list of
+/// names, so a statement with thousands of them costs their square.
 #[derive(Default)]
-struct Params(Vec<SqlValue>);
+struct Params(Vec<SqlValue>, bool);
 
 impl Params {
+    fn anonymous() -> Self {
+        Params(Vec::new(), true)
+    }
+
     fn push(&mut self, value: SqlValue) -> String {
         self.0.push(value);
-        format!("${}", self.0.len())
+        if self.1 {
+            "?".into()
+        } else {
+            format!("${}", self.0.len())
+        }
     }
 }
 
@@ -176,7 +200,10 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
 }
 
 // After the macros and helpers above, which they use.
+mod bulk;
 mod chat;
+mod fast;
+mod lookup;
 mod recipes;
 
 #[async_trait]
@@ -420,6 +447,9 @@ impl Store for SqlStore {
         if !storable(key_id) {
             return Ok(None);
         }
+        if let Some(found) = self.fast.as_ref().and_then(|f| f.api_key(key_id)) {
+            return Ok(found.map(Into::into));
+        }
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM api_keys k JOIN companies c ON c.id = k.company_id WHERE k.id = $1"
         );
@@ -524,6 +554,9 @@ impl Store for SqlStore {
         filter: &UserFilter,
         page: PageRequest,
     ) -> ApiResult<(Vec<CustomerUser>, i64)> {
+        if filter.external_id.is_some() {
+            return self.list_by_external_id(company_id, filter, page).await;
+        }
         let sqlite = self.backend == Backend::Sqlite;
         let mut count_params = Params::default();
         let count_sql = format!(

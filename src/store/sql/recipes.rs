@@ -6,13 +6,14 @@ use async_trait::async_trait;
 use rand::Rng;
 use serde_json::{Map, Value};
 
+use super::dialect::Pools;
 use super::{on_pool, storable, user_sets, user_where, Params, SqlStore, SqlValue};
 use crate::domain::{
     fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::rows::{UserRow, USER_COLUMNS};
-use crate::store::{MergeOutcome, UserFilter, UserKey, UserRecipes, UserStats};
+use crate::store::{ExportRow, MergeOutcome, UserFilter, UserKey, UserRecipes, UserStats};
 
 /// Merges retry when another writer changed the metadata in between; each
 /// retry re-reads, so this only runs out under pathological contention.
@@ -20,9 +21,29 @@ const MERGE_ATTEMPTS: u32 = 64;
 
 const DAY_MS: i64 = 86_400_000;
 
+const EXPORT_COLUMNS: &str =
+    "id, external_id, name, email, metadata, active, created_at, updated_at, last_seen_at";
+
 /// Columns and values of a new user with `changes` applied to the defaults
 /// token generation uses (active, no token version bump, `{}` metadata).
 fn insert_sql(
+    company_id: &str,
+    id: &str,
+    external_id: &str,
+    changes: &UserChanges,
+    now: i64,
+    params: &mut Params,
+) -> String {
+    let values = insert_values(company_id, id, external_id, changes, now, params);
+    format!(
+        "INSERT INTO customer_users (company_id, id, external_id, name, name_folded, email, \
+         email_folded, metadata, active, token_version, created_at, updated_at, last_seen_at) \
+         VALUES {values} ON CONFLICT (company_id, external_id)"
+    )
+}
+
+/// The parenthesised VALUES row of [`insert_sql`]'s columns.
+pub(super) fn insert_values(
     company_id: &str,
     id: &str,
     external_id: &str,
@@ -54,13 +75,14 @@ fn insert_sql(
         )),
         params.push(SqlValue::Bool(changes.active.unwrap_or(true))),
         params.push(SqlValue::Int(now)),
+        // Twice, so that each placeholder is used once (see `Params`).
+        params.push(SqlValue::Int(now)),
     ];
-    let [company, id, ext, name, name_f, email, email_f, metadata, active, now] = values;
+    let [company, id, ext, name, name_f, email, email_f, metadata, active, created, updated] =
+        values;
     format!(
-        "INSERT INTO customer_users (company_id, id, external_id, name, name_folded, email, \
-         email_folded, metadata, active, token_version, created_at, updated_at, last_seen_at) \
-         VALUES ({company}, {id}, {ext}, {name}, {name_f}, {email}, {email_f}, {metadata}, \
-         {active}, 0, {now}, {now}, NULL) ON CONFLICT (company_id, external_id)"
+        "({company}, {id}, {ext}, {name}, {name_f}, {email}, {email_f}, {metadata}, \
+         {active}, 0, {created}, {updated}, NULL)"
     )
 }
 
@@ -205,17 +227,28 @@ impl UserRecipes for SqlStore {
         Ok(row.map(Into::into))
     }
 
+    async fn insert_users(
+        &self,
+        company_id: &str,
+        users: &[(&str, &UserChanges)],
+        now: i64,
+    ) -> ApiResult<Vec<Option<CustomerUser>>> {
+        self.insert_many(company_id, users, now).await
+    }
+
     // Keyset pagination: each batch starts after the last (created_at, id)
     // seen, so it costs the same at row 10 000 as at row 0 (the index
-    // (company_id, created_at, id) serves it). The row-value comparison is
-    // spelt out because it reads the same on both backends.
+    // (company_id, created_at, id) serves it). The condition must be the row
+    // value `(created_at, id) > (a, b)`: PostgreSQL turns only that form into
+    // an index bound; spelt out with OR it scans the company's index from its
+    // first row each batch, which makes the export quadratic.
     async fn export_users(
         &self,
         company_id: &str,
         filter: &UserFilter,
         after: Option<(i64, &str)>,
         limit: u32,
-    ) -> ApiResult<Vec<CustomerUser>> {
+    ) -> ApiResult<Vec<ExportRow>> {
         let mut params = Params::default();
         // No trigram lookup: the export walks every match in list order
         // anyway, which is what the (company_id, created_at, id) index serves.
@@ -223,30 +256,49 @@ impl UserRecipes for SqlStore {
         if let Some((created_at, id)) = after {
             let a = params.push(SqlValue::Int(created_at));
             let b = params.push(SqlValue::Text(id.into()));
-            where_sql += &format!(" AND (created_at > {a} OR (created_at = {a} AND id > {b}))");
+            where_sql += &format!(" AND (created_at, id) > ({a}, {b})");
         }
         let limit = params.push(SqlValue::Int(i64::from(limit)));
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM customer_users WHERE {where_sql} \
+            "SELECT {EXPORT_COLUMNS} FROM customer_users WHERE {where_sql} \
              ORDER BY created_at, id LIMIT {limit}"
         );
-        let rows: Vec<UserRow> = on_pool!(&self.pools, read, |p| bind_params!(
-            sqlx::query_as(&sql),
-            params
-        )
-        .fetch_all(p)
-        .await)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let rows: Vec<ExportRow> = match &self.pools {
+            Pools::Sqlite { read, .. } => {
+                bind_params!(sqlx::query_as(&sql), params)
+                    .fetch_all(read)
+                    .await?
+            }
+            // Right after a bulk load PostgreSQL's statistics are stale, and
+            // it then prefers a bitmap scan of every row after the cursor,
+            // sorted, over the index walk in list order: each batch would
+            // cost the rest of the table. Without sorts allowed, only the
+            // walk remains, whatever the statistics say.
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL enable_sort = off")
+                    .execute(&mut *tx)
+                    .await?;
+                let rows = bind_params!(sqlx::query_as(&sql), params)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+        };
+        Ok(rows)
     }
 
-    // One pass over the company's rows with conditional counts; the windows
-    // compare with `>` as the seed's dashboard does.
+    // Totals from the counts the triggers keep (migration 0004); the time
+    // windows are index range counts on (company_id, last_seen_at), so they
+    // cost what the recently seen users number. The windows compare with
+    // `>` as the seed's dashboard does. One read snapshot for all four.
     async fn user_stats(&self, company_id: &str, now: i64) -> ApiResult<UserStats> {
-        let sql = "SELECT COUNT(*), \
-             COALESCE(SUM(CASE WHEN active THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN last_seen_at > $2 THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN last_seen_at > $3 THEN 1 ELSE 0 END), 0) \
-             FROM customer_users WHERE company_id = $1";
+        let sql = "SELECT \
+             COALESCE((SELECT total FROM customer_user_counts WHERE company_id = $1), 0), \
+             COALESCE((SELECT active FROM customer_user_counts WHERE company_id = $1), 0), \
+             (SELECT COUNT(*) FROM customer_users WHERE company_id = $1 AND last_seen_at > $2), \
+             (SELECT COUNT(*) FROM customer_users WHERE company_id = $1 AND last_seen_at > $3)";
         let (total, active, last_day, last_week): (i64, i64, i64, i64) =
             on_pool!(&self.pools, read, |p| sqlx::query_as(sql)
                 .bind(company_id)

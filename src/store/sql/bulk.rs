@@ -1,0 +1,76 @@
+//! Many new users in one statement, for bulk create (spec 4.5): one multi-row
+//! INSERT instead of a statement, and a commit, per user.
+
+use std::collections::HashMap;
+
+use super::recipes::insert_values;
+use super::{on_pool, Backend, Params, SqlStore, SqlValue};
+use crate::domain::{new_id, CustomerUser, IdKind, UserChanges};
+use crate::error::ApiResult;
+use crate::store::rows::{UserRow, USER_COLUMNS};
+
+/// Rows per statement: 11 parameters a row stays below both backends' limits
+/// (SQLite 32 766, PostgreSQL 65 535).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+impl SqlStore {
+    pub(super) async fn insert_many(
+        &self,
+        company_id: &str,
+        users: &[(&str, &UserChanges)],
+        now: i64,
+    ) -> ApiResult<Vec<Option<CustomerUser>>> {
+        let statements: Vec<(String, Params)> = users
+            .chunks(ROWS_PER_STATEMENT)
+            .map(|chunk| {
+                let mut params = match self.backend() {
+                    Backend::Sqlite => Params::anonymous(),
+                    Backend::Postgres => Params::default(),
+                };
+                let rows: Vec<String> = chunk
+                    .iter()
+                    .map(|(external_id, changes)| {
+                        let id = new_id(IdKind::CustomerUser);
+                        insert_values(company_id, &id, external_id, changes, now, &mut params)
+                    })
+                    .collect();
+                // DO NOTHING returns only the rows this statement inserted, so
+                // a user that already existed is simply missing from the answer.
+                let sql = format!(
+                    "INSERT INTO customer_users (company_id, id, external_id, name, name_folded, \
+                     email, email_folded, metadata, active, token_version, created_at, updated_at, \
+                     last_seen_at) VALUES {} ON CONFLICT (company_id, external_id) DO NOTHING \
+                     RETURNING {USER_COLUMNS}",
+                    rows.join(", ")
+                );
+                (sql, params)
+            })
+            .collect();
+        // One transaction: one commit (one fsync) for the whole request.
+        let inserted: Vec<UserRow> = on_pool!(self.pools(), write, |p| {
+            let mut tx = p.begin().await?;
+            let mut inserted = Vec::with_capacity(users.len());
+            for (sql, params) in statements {
+                let rows: Vec<UserRow> = bind_params!(sqlx::query_as(&sql), params)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                inserted.extend(rows);
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(inserted)
+        })?;
+        let mut created: HashMap<String, CustomerUser> = inserted
+            .into_iter()
+            .map(|row| {
+                let user = CustomerUser::from(row);
+                (user.external_id.clone(), user)
+            })
+            .collect();
+        // RETURNING promises no order: match the rows up by external id,
+        // which the caller keeps distinct.
+        Ok(users
+            .iter()
+            .map(|(external_id, _)| created.remove(*external_id))
+            .collect())
+    }
+}

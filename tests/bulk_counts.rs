@@ -11,7 +11,10 @@ use performchat::store::Backend;
 
 async fn bulk(app: &TestApp, t: &Tenant, updates: Value) -> Vec<Value> {
     let r = app
-        .post("/rest/v1/customer-users/bulk", t.body(json!({ "updates": updates })))
+        .post(
+            "/rest/v1/customer-users/bulk",
+            t.body(json!({ "updates": updates })),
+        )
         .await;
     r.assert_ok()["results"].as_array().unwrap().clone()
 }
@@ -20,19 +23,30 @@ async fn bulk(app: &TestApp, t: &Tenant, updates: Value) -> Vec<Value> {
 async fn totals(app: &TestApp, t: &Tenant) -> ((i64, i64), (i64, i64)) {
     let r = app.get("/rest/v1/customer-users/stats", t.creds()).await;
     let stats = r.assert_ok();
-    let kept = (stats["total"].as_i64().unwrap(), stats["active"].as_i64().unwrap());
+    let kept = (
+        stats["total"].as_i64().unwrap(),
+        stats["active"].as_i64().unwrap(),
+    );
     let sql = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN active THEN 1 ELSE 0 END), 0) \
                FROM customer_users WHERE company_id = $1";
     let counted: (i64, i64) = match app.db.backend() {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
-            let row = sqlx::query_as(sql).bind(&t.company).fetch_one(&pool).await.unwrap();
+            let row = sqlx::query_as(sql)
+                .bind(&t.company)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
             pool.close().await;
             row
         }
         Backend::Postgres => {
             let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
-            let row = sqlx::query_as(sql).bind(&t.company).fetch_one(&pool).await.unwrap();
+            let row = sqlx::query_as(sql)
+                .bind(&t.company)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
             pool.close().await;
             row
         }

@@ -92,8 +92,9 @@ impl FastReads {
     /// Users matching `where_sql` (with `$N` placeholders bound from `params`).
     pub(super) fn users(&self, where_sql: &str, params: &Params) -> Option<Vec<UserRow>> {
         self.try_read(|conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM customer_users WHERE {where_sql}"))?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM customer_users WHERE {where_sql}"
+            ))?;
             for (i, value) in params.0.iter().enumerate() {
                 let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? else {
                     continue;

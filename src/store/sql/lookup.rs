@@ -19,7 +19,10 @@ impl SqlStore {
     ) -> ApiResult<(Vec<CustomerUser>, i64)> {
         let mut params = Params::default();
         let where_sql = user_where(company_id, filter, &mut params, false);
-        let fast = self.fast.as_ref().and_then(|f| f.users(&where_sql, &params));
+        let fast = self
+            .fast
+            .as_ref()
+            .and_then(|f| f.users(&where_sql, &params));
         let rows: Vec<UserRow> = match fast {
             Some(rows) => rows,
             None => {

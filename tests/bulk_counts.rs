@@ -82,7 +82,8 @@ backend_tests! {
         let other = app.tenant("Other").await;
         app.token(&t, "by-token").await;
         app.token(&other, "elsewhere").await;
-        app.put("/rest/v1/customer-users/by-external-id/upserted", t.body(json!({ "active": false }))).await.assert_ok();
+        let created = app.put("/rest/v1/customer-users/by-external-id/upserted", t.body(json!({ "active": false }))).await;
+        assert_eq!(created.status.as_u16(), 201, "{}", created.text);
         app.put("/rest/v1/customer-users/by-external-id/upserted", t.body(json!({ "name": "Again" }))).await.assert_ok();
         let items: Vec<Value> = (0..300)
             .map(|i| json!({ "external_id": format!("bulk-{}", i % 250), "create": true, "active": i % 3 != 0 }))

@@ -22,10 +22,8 @@ use crate::store::{ExportRow, Store, UserFilter};
 
 const PARAMS: [&str; 5] = ["format", "name", "email", "external_id", "active"];
 
-/// Rows per query and per chunk written: large enough that the per-query
-/// cost vanishes, small enough that a chunk of users with the largest
-/// metadata stays a few megabytes.
-const BATCH: u32 = 2000;
+/// Rows per query and per chunk written.
+const BATCH: u32 = 500;
 
 const CSV_HEADER: [&str; 8] = [
     "id",

@@ -52,6 +52,7 @@ pub async fn list(
 ) -> ApiResult<Json<ConversationList>> {
     let query = QueryParams::parse(raw.as_deref(), &["page", "limit", "customer_user_id"])?;
     let page = query.page(20)?;
+    let from_query = query.get("customer_user_id");
     let user = match call.body.customer_user_id {
         Field::Null => {
             return Err(ApiError::bad_request(
@@ -59,9 +60,10 @@ pub async fn list(
             ))
         }
         Field::Set(v) => Some(v),
-        Field::Absent => query.get("customer_user_id").map(str::to_owned),
+        Field::Absent => from_query.map(str::to_owned),
     };
-    if user.as_deref() == Some("") {
+    // The query's value is checked even when the body's wins.
+    if user.as_deref() == Some("") || from_query == Some("") {
         return Err(ApiError::bad_request(
             "customer_user_id filter must not be empty",
         ));

@@ -74,36 +74,52 @@ fn not_null<T>(name: &str, field: Field<T>) -> Result<Option<T>, ApiError> {
     }
 }
 
-/// Builds the filter from the body, falling back to the query string per filter.
+/// A text filter's value, wherever it came from.
+fn text_filter(name: &str, value: &str) -> Result<(), ApiError> {
+    if value.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "{name} filter must not be empty"
+        )));
+    }
+    if value.chars().count() > 320 || value.contains('\0') {
+        return Err(ApiError::bad_request(format!(
+            "{name} filter is not a value any user can have"
+        )));
+    }
+    if name == "name" {
+        NameQuery::parse(value).map_err(ApiError::BadRequest)?;
+    }
+    Ok(())
+}
+
+/// Builds the filter from the body, falling back to the query string per
+/// filter. Both places are checked even where the body wins, so a bad value
+/// is refused wherever it was sent.
 pub(super) fn user_filter(
     body: UserFilterBody,
     query: &QueryParams,
 ) -> Result<UserFilter, ApiError> {
     let text = |name: &str, from_body: Field<String>| -> Result<Option<String>, ApiError> {
-        let value = not_null(name, from_body)?.or_else(|| query.get(name).map(str::to_owned));
-        match value {
-            Some(v) if v.is_empty() => Err(ApiError::bad_request(format!(
-                "{name} filter must not be empty"
-            ))),
-            Some(v) if v.chars().count() > 320 || v.contains('\0') => Err(ApiError::bad_request(
-                format!("{name} filter is not a value any user can have"),
-            )),
-            other => Ok(other),
+        let from_query = query.get(name);
+        if let Some(v) = from_query {
+            text_filter(name, v)?;
+        }
+        match not_null(name, from_body)? {
+            Some(v) => text_filter(name, &v).map(|()| Some(v)),
+            None => Ok(from_query.map(str::to_owned)),
         }
     };
-    let active = match not_null("active", body.active)? {
-        Some(v) => Some(v),
-        None => match query.get("active") {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(v) => {
-                return Err(ApiError::bad_request(format!(
-                    "active must be true or false, got {v:?}"
-                )))
-            }
-        },
+    let from_query = match query.get("active") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "active must be true or false, got {v:?}"
+            )))
+        }
     };
+    let active = not_null("active", body.active)?.or(from_query);
     Ok(UserFilter {
         name: text("name", body.name)?
             .map(|n| NameQuery::parse(&n).map_err(ApiError::BadRequest))

@@ -9,7 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, StreamExt};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Call;
 use super::query::QueryParams;
@@ -42,14 +42,21 @@ const CSV_HEADER: [&str; 8] = [
 #[allow(dead_code)]
 pub struct ExportQuery {
     /// `csv` (default) or `ndjson`.
+    #[param(inline, value_type = Option<Format>)]
     format: Option<String>,
+    /// As in the list: case-insensitive substring of the name.
+    #[param(min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     name: Option<String>,
+    /// As in the list: case-insensitive exact e-mail.
+    #[param(min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$")]
     email: Option<String>,
+    #[param(min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$")]
     external_id: Option<String>,
     active: Option<bool>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, ToSchema)]
+#[schema(rename_all = "lowercase")]
 enum Format {
     Csv,
     Ndjson,
@@ -183,7 +190,7 @@ impl Cursor {
 /// come from the body or the query string, the body winning, as in the list.
 #[utoipa::path(get, path = "/rest/v1/customer-users/export", tag = "customer-users",
     params(ExportQuery),
-    request_body(content = UserFilterBody, description = "Optional filters (and credentials)"),
+    request_body(content = Option<UserFilterBody>, description = "Optional filters (and credentials)"),
     responses(
         (status = 200, description = "CSV with header `id,external_id,name,email,active,created_at,last_seen_at,metadata`, or one user object per line",
             content((String = "text/csv"), (String = "application/x-ndjson"))),

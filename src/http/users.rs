@@ -23,16 +23,16 @@ const LIST_PARAMS: [&str; 6] = ["page", "limit", "name", "email", "external_id",
 #[serde(deny_unknown_fields)]
 pub struct UserFilterBody {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     name: Field<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$")]
     email: Field<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$")]
     external_id: Field<String>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     active: Field<bool>,
 }
 
@@ -46,14 +46,19 @@ impl Endpoint for UserFilterBody {
 #[allow(dead_code)]
 pub struct ListQuery {
     /// ≥ 1, default 1.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4294967295.0)]
     page: Option<u32>,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Case-insensitive substring of the name; `%`, `_`, `\` are literal.
+    #[param(min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     name: Option<String>,
     /// Case-insensitive exact e-mail.
+    #[param(min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$")]
     email: Option<String>,
     /// Exact external id.
+    #[param(min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$")]
     external_id: Option<String>,
     /// `true` or `false`.
     active: Option<bool>,
@@ -69,36 +74,52 @@ fn not_null<T>(name: &str, field: Field<T>) -> Result<Option<T>, ApiError> {
     }
 }
 
-/// Builds the filter from the body, falling back to the query string per filter.
+/// A text filter's value, wherever it came from.
+fn text_filter(name: &str, value: &str) -> Result<(), ApiError> {
+    if value.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "{name} filter must not be empty"
+        )));
+    }
+    if value.chars().count() > 320 || value.contains('\0') {
+        return Err(ApiError::bad_request(format!(
+            "{name} filter is not a value any user can have"
+        )));
+    }
+    if name == "name" {
+        NameQuery::parse(value).map_err(ApiError::BadRequest)?;
+    }
+    Ok(())
+}
+
+/// Builds the filter from the body, falling back to the query string per
+/// filter. Both places are checked even where the body wins, so a bad value
+/// is refused wherever it was sent.
 pub(super) fn user_filter(
     body: UserFilterBody,
     query: &QueryParams,
 ) -> Result<UserFilter, ApiError> {
     let text = |name: &str, from_body: Field<String>| -> Result<Option<String>, ApiError> {
-        let value = not_null(name, from_body)?.or_else(|| query.get(name).map(str::to_owned));
-        match value {
-            Some(v) if v.is_empty() => Err(ApiError::bad_request(format!(
-                "{name} filter must not be empty"
-            ))),
-            Some(v) if v.chars().count() > 320 || v.contains('\0') => Err(ApiError::bad_request(
-                format!("{name} filter is not a value any user can have"),
-            )),
-            other => Ok(other),
+        let from_query = query.get(name);
+        if let Some(v) = from_query {
+            text_filter(name, v)?;
+        }
+        match not_null(name, from_body)? {
+            Some(v) => text_filter(name, &v).map(|()| Some(v)),
+            None => Ok(from_query.map(str::to_owned)),
         }
     };
-    let active = match not_null("active", body.active)? {
-        Some(v) => Some(v),
-        None => match query.get("active") {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(v) => {
-                return Err(ApiError::bad_request(format!(
-                    "active must be true or false, got {v:?}"
-                )))
-            }
-        },
+    let from_query = match query.get("active") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "active must be true or false, got {v:?}"
+            )))
+        }
     };
+    let active = not_null("active", body.active)?.or(from_query);
     Ok(UserFilter {
         name: text("name", body.name)?
             .map(|n| NameQuery::parse(&n).map_err(ApiError::BadRequest))
@@ -111,7 +132,7 @@ pub(super) fn user_filter(
 
 #[utoipa::path(get, path = "/rest/v1/customer-users", tag = "customer-users",
     params(ListQuery),
-    request_body(content = UserFilterBody, description = "Optional filters (and credentials), as the docs' clients send them"),
+    request_body(content = Option<UserFilterBody>, description = "Optional filters (and credentials), as the docs' clients send them"),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
@@ -162,22 +183,25 @@ pub async fn get(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserBody {
+    /// `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     name: Field<String>,
+    /// A syntactically valid address; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 320)]
     email: Field<String>,
     /// Replaces the stored object (≤ 16 KiB compact, depth ≤ 8).
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Object)]
     metadata: Field<Value>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     active: Field<bool>,
-    /// Refused: the external id cannot be changed.
+    /// Always refused (the external id cannot be changed), so not part of
+    /// the documented body: sending it is an unknown field to the document.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     external_id: Field<Value>,
 }
 
@@ -254,7 +278,7 @@ pub(super) fn user_changes(
 
 #[utoipa::path(put, path = "/rest/v1/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
-    request_body = UpdateUserBody,
+    request_body(content = Option<UpdateUserBody>, description = "The fields to change; an empty body changes nothing"),
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,

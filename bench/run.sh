@@ -65,7 +65,7 @@ for backend in ${backends//,/ }; do
     sqlite) url="sqlite://$work/sqlite/bench.db"; mkdir -p "$work/sqlite" ;;
     postgres)
       pg_db=performchat_bench_$$
-      psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db" >/dev/null
+      PGOPTIONS=--client-min-messages=warning psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db" >/dev/null
       url="${pg_admin%/*}/$pg_db" ;;
     *) echo "unknown backend $backend" >&2; exit 2 ;;
   esac

@@ -1,10 +1,8 @@
 //! The HTTP layer: thin handlers, one module per resource.
 
 mod agents;
-mod bulk;
 mod chat;
 mod conversations;
-mod export;
 pub mod extract;
 pub mod limit;
 mod linger;
@@ -15,7 +13,6 @@ pub mod conn;
 pub mod deadline;
 mod ops;
 pub mod query;
-mod recipes;
 mod tokens;
 mod users;
 pub mod views;
@@ -37,16 +34,16 @@ fn api(chat_origins: &[String]) -> Router<SharedState> {
         .route("/auth/verify-token", post(tokens::verify))
         .route("/customer-users", get(users::list))
         // Static segments win over `{id}` in axum's router, whatever the order.
-        .route("/customer-users/export", get(export::export))
-        .route("/customer-users/stats", get(recipes::stats))
-        .route("/customer-users/bulk", post(bulk::bulk))
+        .route("/customer-users/export", get(users::export::export))
+        .route("/customer-users/stats", get(users::recipes::stats))
+        .route("/customer-users/bulk", post(users::bulk::bulk))
         .route(
             "/customer-users/by-external-id/{external_id}",
-            put(recipes::upsert),
+            put(users::recipes::upsert),
         )
         .route(
             "/customer-users/{id}",
-            get(users::get).put(users::update).patch(recipes::patch),
+            get(users::get).put(users::update).patch(users::recipes::patch),
         )
         .route("/agents", get(agents::list))
         .route("/agents/{id}", get(agents::get))

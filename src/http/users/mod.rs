@@ -1,14 +1,18 @@
 //! Customer users: list/search, get one, update.
 
+pub(super) mod bulk;
+pub(super) mod export;
+pub(super) mod recipes;
+
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Call, Endpoint, PathId};
-use super::query::QueryParams;
-use super::views::{ErrorBody, Pagination, UserList, UserView};
+use crate::http::extract::{Call, Endpoint, PathId};
+use crate::http::query::QueryParams;
+use crate::http::views::{ErrorBody, Pagination, UserList, UserView};
 use crate::app::SharedState;
 use crate::domain::{
     fold, json_type, now_ms, Email, Field, Metadata, Name, NameQuery, Permission, UserChanges,

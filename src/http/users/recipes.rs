@@ -8,10 +8,10 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::extract::{Call, PathId};
-use super::query::QueryParams;
-use super::users::{UpdateUserBody, UsersRead};
-use super::views::{ErrorBody, UserView};
+use crate::http::extract::{Call, PathId};
+use crate::http::query::QueryParams;
+use super::{UpdateUserBody, UsersRead};
+use crate::http::views::{ErrorBody, UserView};
 use crate::app::SharedState;
 use crate::domain::{now_ms, ExternalId};
 use crate::error::{ApiError, ApiResult};

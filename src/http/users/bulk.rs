@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::extract::{from_fields, Call, Endpoint};
-use super::query::QueryParams;
+use crate::http::extract::{from_fields, Call, Endpoint};
+use crate::http::query::QueryParams;
 use super::recipes::merge_refused;
-use super::users::user_changes;
-use super::views::{ErrorBody, UserView};
+use super::user_changes;
+use crate::http::views::{ErrorBody, UserView};
 use crate::app::SharedState;
 use crate::domain::{
     json_type, merge_patch, now_ms, CustomerUser, ExternalId, Field, Metadata, Permission,

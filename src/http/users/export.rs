@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use futures::stream::{self, StreamExt};
 use utoipa::IntoParams;
 
-use super::extract::Call;
-use super::query::QueryParams;
-use super::users::{user_filter, UserFilterBody};
-use super::views::{ErrorBody, UserView};
+use crate::http::extract::Call;
+use crate::http::query::QueryParams;
+use super::{user_filter, UserFilterBody};
+use crate::http::views::{ErrorBody, UserView};
 use crate::app::SharedState;
 use crate::domain::{format_ms, CustomerUser};
 use crate::error::{ApiError, ApiResult};

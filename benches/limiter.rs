@@ -147,7 +147,7 @@ async fn app(limits: LimitsConfig) -> (axum::Router, String, String, tempfile::T
     let state = AppState::new(store as Arc<dyn Store>, None, config)
         .await
         .unwrap();
-    (performchat::app::router(state), key.id, secret, dir)
+    (performchat::http::router(state), key.id, secret, dir)
 }
 
 /// Whole requests through the router (GET /rest/v1/agents on SQLite), the

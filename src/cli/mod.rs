@@ -447,7 +447,7 @@ async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    crate::app::serve(listener, state, shutdown_signal()).await?;
+    crate::http::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -18,9 +18,13 @@ mod users;
 pub mod views;
 mod widget;
 
+use std::future::Future;
+use std::sync::Arc;
+
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
+use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use ops::ApiDoc;
@@ -80,4 +84,41 @@ pub fn router(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn(log::log_request))
         .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight
+/// requests finish for at most the configured grace period.
+pub async fn serve(
+    listener: TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let grace = state.config.shutdown_grace;
+    let replies = Arc::clone(&state.replies);
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    };
+    // The peer address (ConnectInfo, set by the accept loop) feeds the
+    // request log and the per-address lockout.
+    let limits = state.config.time_limits;
+    let server = conn::serve(listener, router(state), limits, signal);
+    // Replies whose clients already left are still generating: they get
+    // the same grace, so they are stored rather than cut off.
+    let server = async move {
+        let result = server.await;
+        replies.idle().await;
+        result
+    };
+    tokio::select! {
+        result = server => result,
+        _ = async {
+            let _ = stopping_rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("in-flight requests or replies did not finish within {grace:?}; exiting");
+            Ok(())
+        }
+    }
 }

@@ -287,7 +287,7 @@ impl TestApp {
         let state = AppState::new(store.clone() as Arc<dyn Store>, None, config)
             .await
             .expect("app state");
-        let router = performchat::app::router(state.clone());
+        let router = performchat::http::router(state.clone());
         TestApp {
             db,
             store,
@@ -303,7 +303,7 @@ impl TestApp {
         let state = AppState::new(self.store.clone() as Arc<dyn Store>, None, config)
             .await
             .expect("app state");
-        let router = performchat::app::router(state.clone());
+        let router = performchat::http::router(state.clone());
         TestApp {
             state,
             router,
@@ -435,7 +435,7 @@ impl TestApp {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = self.state.clone();
         let task = tokio::spawn(async move {
-            performchat::app::serve(listener, state, async {
+            performchat::http::serve(listener, state, async {
                 let _ = rx.await;
             })
             .await

@@ -59,7 +59,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(performchat::app::serve(listener, state, async {
+        tokio::spawn(performchat::http::serve(listener, state, async {
             let _ = rx.await;
         }));
         Server {

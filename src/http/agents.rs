@@ -20,7 +20,7 @@ impl Endpoint for AgentsRead {
     const PERMISSION: Permission = Permission::AgentsRead;
 }
 
-#[utoipa::path(get, path = "/rest/v1/agents", tag = "agents",
+#[utoipa::path(get, path = "/agents", tag = "agents",
     params(
         ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
         ("limit" = Option<u32>, Query, description = "1–100, default 20"),
@@ -39,7 +39,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(get, path = "/rest/v1/agents/{id}", tag = "agents",
+#[utoipa::path(get, path = "/agents/{id}", tag = "agents",
     params(("id" = String, Path, description = "Agent id (agent_…)")),
     responses((status = 200, body = AgentView), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(

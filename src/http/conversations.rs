@@ -36,7 +36,7 @@ impl Endpoint for ConversationsRead {
     const PERMISSION: Permission = Permission::ConversationsRead;
 }
 
-#[utoipa::path(get, path = "/rest/v1/conversations", tag = "conversations",
+#[utoipa::path(get, path = "/conversations", tag = "conversations",
     params(
         ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
         ("limit" = Option<u32>, Query, description = "1–100, default 20"),
@@ -82,7 +82,7 @@ async fn find(state: &SharedState, company_id: &str, id: &str) -> ApiResult<Conv
         .ok_or(ApiError::NotFound("Conversation not found"))
 }
 
-#[utoipa::path(get, path = "/rest/v1/conversations/{id}", tag = "conversations",
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations",
     params(("id" = String, Path, description = "Conversation id (conv_…)")),
     responses((status = 200, body = ConversationView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -95,7 +95,7 @@ pub async fn get(
     Ok(Json(find(&state, &call.key.company_id, &id).await?.into()))
 }
 
-#[utoipa::path(get, path = "/rest/v1/conversations/{id}/messages", tag = "conversations",
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations",
     params(
         ("id" = String, Path, description = "Conversation id (conv_…)"),
         ("page" = Option<u32>, Query, description = "≥ 1, default 1"),

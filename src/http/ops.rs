@@ -27,6 +27,8 @@ pub async fn health(State(state): State<SharedState>) -> Response {
     }
 }
 
+/// The document's fixed parts; the paths come from the route list
+/// (`http::openapi`).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -37,31 +39,6 @@ pub async fn health(State(state): State<SharedState>) -> Response {
         Rate limits per key (tokens: token generation; api: the rest) are reported in RateLimit-Limit, RateLimit-Remaining, \
         RateLimit-Reset, RateLimit-Policy and RateLimit on every authenticated answer; 429 answers carry Retry-After. \
         An address that fails authentication too often gets 429 until its lockout bucket has room again."
-    ),
-    paths(
-        health,
-        openapi_json,
-        super::tokens::issue,
-        super::tokens::invalidate,
-        super::tokens::verify,
-        super::users::list,
-        super::users::get,
-        super::users::update,
-        super::users::recipes::patch,
-        super::users::recipes::upsert,
-        super::users::export::export,
-        super::users::recipes::stats,
-        super::users::bulk::bulk,
-        super::agents::list,
-        super::agents::get,
-        super::conversations::list,
-        super::conversations::get,
-        super::conversations::messages,
-        super::chat::paths::session,
-        super::chat::paths::create,
-        super::chat::paths::list,
-        super::chat::paths::messages,
-        super::chat::paths::post,
     ),
     components(schemas(ErrorBody)),
     modifiers(&ChatTokenScheme)
@@ -88,11 +65,11 @@ impl utoipa::Modify for ChatTokenScheme {
     }
 }
 
-#[utoipa::path(get, path = "/rest/v1/openapi.json", tag = "operations",
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "This OpenAPI document")))]
 pub async fn openapi_json() -> Response {
-    // Generated from the handlers' annotations; 3.1 as utoipa 5 emits.
-    Json(ApiDoc::openapi()).into_response()
+    // Generated from the route list in `http/mod.rs`; 3.1 as utoipa 5 emits.
+    Json(super::openapi()).into_response()
 }
 
 /// The API reference, browsable at `/docs`: Swagger UI with its assets

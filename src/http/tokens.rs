@@ -35,7 +35,7 @@ impl Endpoint for TokenRequest {
     const POLICY: Policy = Policy::Tokens;
 }
 
-#[utoipa::path(post, path = "/rest/v1/auth/token", tag = "auth",
+#[utoipa::path(post, path = "/auth/token", tag = "auth",
     request_body = TokenRequest,
     responses(
         (status = 200, body = TokenResponse),
@@ -100,7 +100,7 @@ impl Endpoint for InvalidateRequest {
     const PERMISSION: Permission = Permission::ChatSend;
 }
 
-#[utoipa::path(post, path = "/rest/v1/auth/invalidate-token", tag = "auth",
+#[utoipa::path(post, path = "/auth/invalidate-token", tag = "auth",
     request_body = InvalidateRequest,
     responses(
         (status = 200, body = InvalidateResponse),
@@ -140,7 +140,7 @@ impl Endpoint for VerifyRequest {
 }
 
 /// The six checks, in the spec's order; each failure has its own message.
-#[utoipa::path(post, path = "/rest/v1/auth/verify-token", tag = "auth",
+#[utoipa::path(post, path = "/auth/verify-token", tag = "auth",
     request_body = VerifyRequest,
     responses(
         (status = 200, body = VerifyResponse),

@@ -51,7 +51,7 @@ fn wants_sse(headers: &HeaderMap) -> bool {
 /// `Accept: text/event-stream`: 200 and events `user_message`, `delta`…,
 /// then `assistant_message` or `error`. Otherwise 201 with both messages, or
 /// 502 `Language model unavailable` (the question stays stored).
-#[utoipa::path(post, path = "/rest/v1/chat/conversations/{id}/messages", tag = "chat",
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "chat",
     security(("chat_token" = [])),
     params(("id" = String, Path, description = "Conversation id (conv_…)")),
     request_body = NewMessage,

@@ -64,7 +64,7 @@ pub struct ChatSession {
     expires_at: String,
 }
 
-#[utoipa::path(get, path = "/rest/v1/chat/session", tag = "chat",
+#[utoipa::path(get, path = "/session", tag = "chat",
     security(("chat_token" = [])),
     responses((status = 200, body = ChatSession), (status = 401, body = ErrorBody)))]
 pub async fn session(
@@ -96,7 +96,7 @@ pub struct NewConversation {
     title: Field<String>,
 }
 
-#[utoipa::path(post, path = "/rest/v1/chat/conversations", tag = "chat",
+#[utoipa::path(post, path = "/conversations", tag = "chat",
     security(("chat_token" = [])),
     request_body = NewConversation,
     responses((status = 201, body = ConversationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -122,7 +122,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(conversation.into())))
 }
 
-#[utoipa::path(get, path = "/rest/v1/chat/conversations", tag = "chat",
+#[utoipa::path(get, path = "/conversations", tag = "chat",
     security(("chat_token" = [])),
     params(
         ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
@@ -155,7 +155,7 @@ pub struct ChatMessages {
     has_more: bool,
 }
 
-#[utoipa::path(get, path = "/rest/v1/chat/conversations/{id}/messages", tag = "chat",
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "chat",
     security(("chat_token" = [])),
     params(
         ("id" = String, Path, description = "Conversation id (conv_…)"),

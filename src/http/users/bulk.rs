@@ -77,7 +77,7 @@ pub struct BulkResponse {
     results: Vec<BulkResult>,
 }
 
-#[utoipa::path(post, path = "/rest/v1/customer-users/bulk", tag = "customer-users",
+#[utoipa::path(post, path = "/customer-users/bulk", tag = "customer-users",
     request_body = BulkBody,
     responses((status = 200, description = "One result per item, in order", body = BulkResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]

@@ -170,7 +170,7 @@ impl Cursor {
 
 /// Streams every matching user, in list order (`created_at`, `id`). Filters
 /// come from the body or the query string, the body winning, as in the list.
-#[utoipa::path(get, path = "/rest/v1/customer-users/export", tag = "customer-users",
+#[utoipa::path(get, path = "/customer-users/export", tag = "customer-users",
     params(ExportQuery),
     request_body(content = UserFilterBody, description = "Optional filters (and credentials)"),
     responses(

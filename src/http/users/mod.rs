@@ -113,7 +113,7 @@ pub(super) fn user_filter(
     })
 }
 
-#[utoipa::path(get, path = "/rest/v1/customer-users", tag = "customer-users",
+#[utoipa::path(get, path = "/customer-users", tag = "customer-users",
     params(ListQuery),
     request_body(content = UserFilterBody, description = "Optional filters (and credentials), as the docs' clients send them"),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
@@ -144,7 +144,7 @@ impl Endpoint for UsersRead {
     const PERMISSION: Permission = Permission::UsersRead;
 }
 
-#[utoipa::path(get, path = "/rest/v1/customer-users/{id}", tag = "customer-users",
+#[utoipa::path(get, path = "/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -256,7 +256,7 @@ pub(super) fn user_changes(
     })
 }
 
-#[utoipa::path(put, path = "/rest/v1/customer-users/{id}", tag = "customer-users",
+#[utoipa::path(put, path = "/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
     request_body = UpdateUserBody,
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -25,7 +25,7 @@ pub(super) fn merge_refused(reason: &str) -> String {
 /// Like PUT, but `metadata` is an RFC 7396 JSON Merge Patch onto the stored
 /// object (`null` removes a key), applied atomically: concurrent merges of
 /// different keys all survive.
-#[utoipa::path(patch, path = "/rest/v1/customer-users/{id}", tag = "customer-users",
+#[utoipa::path(patch, path = "/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
     request_body = UpdateUserBody,
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -56,7 +56,7 @@ pub async fn patch(
 
 /// Create-or-update by the caller's own id, body as PUT (metadata replaces).
 /// 201 when the user was created, 200 when it existed.
-#[utoipa::path(put, path = "/rest/v1/customer-users/by-external-id/{external_id}", tag = "customer-users",
+#[utoipa::path(put, path = "/customer-users/by-external-id/{external_id}", tag = "customer-users",
     params(("external_id" = String, Path, description = "The caller's id for the user (the token's userId), 1–255 characters")),
     request_body = UpdateUserBody,
     responses((status = 200, description = "Updated", body = UserView), (status = 201, description = "Created", body = UserView),
@@ -97,7 +97,7 @@ pub struct StatsView {
     pub last_week: i64,
 }
 
-#[utoipa::path(get, path = "/rest/v1/customer-users/stats", tag = "customer-users",
+#[utoipa::path(get, path = "/customer-users/stats", tag = "customer-users",
     responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn stats(
     State(state): State<SharedState>,

@@ -110,7 +110,7 @@ impl AppState {
             None => store
                 .shared_jwt_secret(&crate::auth::new_signing_secret())
                 .await
-                .map_err(|e| anyhow::anyhow!("reading the JWT secret: {e}"))?,
+                .map_err(|e| anyhow::Error::new(e).context("reading the JWT secret"))?,
         };
         let limits = RateLimits::start(&config.limits).await?;
         let models = ModelRegistry::new(config.llm.clone(), config.model_limits)?;
@@ -139,7 +139,7 @@ impl AppState {
         let (company_id, key_id) = (company_id.to_owned(), key_id.to_owned());
         tokio::spawn(async move {
             if let Err(e) = state.store.touch_api_key(&company_id, &key_id, now).await {
-                tracing::warn!(error = %e, "could not record API key use");
+                tracing::warn!(error = %crate::error::chain(&e), "could not record API key use");
             }
         });
     }

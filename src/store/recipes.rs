@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::UserFilter;
 use crate::domain::{CustomerUser, UserChanges};
-use crate::error::ApiResult;
+use crate::store::StoreResult;
 
 /// How a customer user is named by the caller.
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +45,7 @@ pub trait UserRecipes: Send + Sync {
         changes: &UserChanges,
         metadata_patch: Option<&Map<String, Value>>,
         now: i64,
-    ) -> ApiResult<MergeOutcome>;
+    ) -> StoreResult<MergeOutcome>;
 
     /// Creates the user with `changes` or, if the external id exists, applies
     /// them (metadata replaces). Returns the user and whether it was created.
@@ -55,7 +55,7 @@ pub trait UserRecipes: Send + Sync {
         external_id: &str,
         changes: &UserChanges,
         now: i64,
-    ) -> ApiResult<(CustomerUser, bool)>;
+    ) -> StoreResult<(CustomerUser, bool)>;
 
     /// Creates the user unless the external id exists (then `None`).
     async fn insert_user(
@@ -64,7 +64,7 @@ pub trait UserRecipes: Send + Sync {
         external_id: &str,
         changes: &UserChanges,
         now: i64,
-    ) -> ApiResult<Option<CustomerUser>>;
+    ) -> StoreResult<Option<CustomerUser>>;
 
     /// Up to `limit` users after `after` (`created_at`, `id`) in list order.
     async fn export_users(
@@ -73,7 +73,7 @@ pub trait UserRecipes: Send + Sync {
         filter: &UserFilter,
         after: Option<(i64, &str)>,
         limit: u32,
-    ) -> ApiResult<Vec<CustomerUser>>;
+    ) -> StoreResult<Vec<CustomerUser>>;
 
-    async fn user_stats(&self, company_id: &str, now: i64) -> ApiResult<UserStats>;
+    async fn user_stats(&self, company_id: &str, now: i64) -> StoreResult<UserStats>;
 }

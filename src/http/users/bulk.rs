@@ -1,23 +1,22 @@
 //! `POST /customer-users/bulk`: up to 1000 updates by external id, each
 //! applied and reported on its own, so one bad item never fails the others.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::http::extract::{from_fields, Call, Endpoint};
-use crate::http::query::QueryParams;
 use super::recipes::merge_refused;
 use super::user_changes;
-use crate::http::views::{ErrorBody, UserView};
 use crate::app::SharedState;
 use crate::domain::{
     json_type, merge_patch, now_ms, CustomerUser, ExternalId, Field, Metadata, Permission,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::store::{MergeOutcome, UserKey};
+use crate::http::extract::{from_fields, Call, Endpoint};
+use crate::http::views::{ErrorBody, UserView};
+use crate::store::{MergeOutcome, StoreError, UserKey};
 
 pub const MAX_ITEMS: usize = 1000;
 
@@ -83,10 +82,8 @@ pub struct BulkResponse {
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn bulk(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<BulkBody>,
 ) -> ApiResult<Json<BulkResponse>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let items = call.body.updates;
     if items.is_empty() || items.len() > MAX_ITEMS {
         return Err(ApiError::bad_request(format!(
@@ -185,10 +182,6 @@ async fn apply(
 }
 
 /// A store failure fails the item only; internal details go to the log.
-fn item_error(e: ApiError) -> String {
-    if let ApiError::Internal(detail) = &e {
-        tracing::error!(%detail, "bulk item failed");
-        return "Internal server error".into();
-    }
-    e.to_string()
+fn item_error(e: StoreError) -> String {
+    ApiError::from(e).public_message()
 }

@@ -10,9 +10,9 @@ use super::{on_pool, storable, user_sets, user_where, Params, SqlStore, SqlValue
 use crate::domain::{
     fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges,
 };
-use crate::error::{ApiError, ApiResult};
 use crate::store::rows::{UserRow, USER_COLUMNS};
 use crate::store::{MergeOutcome, UserFilter, UserKey, UserRecipes, UserStats};
+use crate::store::{StoreError, StoreResult};
 
 /// Merges retry when another writer changed the metadata in between; each
 /// retry re-reads, so this only runs out under pathological contention.
@@ -87,7 +87,7 @@ impl UserRecipes for SqlStore {
         changes: &UserChanges,
         metadata_patch: Option<&Map<String, Value>>,
         now: i64,
-    ) -> ApiResult<MergeOutcome> {
+    ) -> StoreResult<MergeOutcome> {
         let (column, value) = match key {
             UserKey::Id(v) => ("id", v),
             UserKey::ExternalId(v) => ("external_id", v),
@@ -150,8 +150,8 @@ impl UserRecipes for SqlStore {
                 None => backoff(attempt).await,
             }
         }
-        Err(ApiError::Conflict(
-            "metadata kept changing concurrently; retry the request".into(),
+        Err(StoreError::Contention(
+            "metadata kept changing concurrently; retry the request",
         ))
     }
 
@@ -164,7 +164,7 @@ impl UserRecipes for SqlStore {
         external_id: &str,
         changes: &UserChanges,
         now: i64,
-    ) -> ApiResult<(CustomerUser, bool)> {
+    ) -> StoreResult<(CustomerUser, bool)> {
         let new = new_id(IdKind::CustomerUser);
         let mut params = Params::default();
         let insert = insert_sql(company_id, &new, external_id, changes, now, &mut params);
@@ -191,7 +191,7 @@ impl UserRecipes for SqlStore {
         external_id: &str,
         changes: &UserChanges,
         now: i64,
-    ) -> ApiResult<Option<CustomerUser>> {
+    ) -> StoreResult<Option<CustomerUser>> {
         let new = new_id(IdKind::CustomerUser);
         let mut params = Params::default();
         let insert = insert_sql(company_id, &new, external_id, changes, now, &mut params);
@@ -215,7 +215,7 @@ impl UserRecipes for SqlStore {
         filter: &UserFilter,
         after: Option<(i64, &str)>,
         limit: u32,
-    ) -> ApiResult<Vec<CustomerUser>> {
+    ) -> StoreResult<Vec<CustomerUser>> {
         let mut params = Params::default();
         // No trigram lookup: the export walks every match in list order
         // anyway, which is what the (company_id, created_at, id) index serves.
@@ -241,7 +241,7 @@ impl UserRecipes for SqlStore {
 
     // One pass over the company's rows with conditional counts; the windows
     // compare with `>` as the seed's dashboard does.
-    async fn user_stats(&self, company_id: &str, now: i64) -> ApiResult<UserStats> {
+    async fn user_stats(&self, company_id: &str, now: i64) -> StoreResult<UserStats> {
         let sql = "SELECT COUNT(*), \
              COALESCE(SUM(CASE WHEN active THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN last_seen_at > $2 THEN 1 ELSE 0 END), 0), \

@@ -18,7 +18,7 @@ use performchat::domain::{now_ms, Environment, Permissions};
 use performchat::limits::{
     Bucket, Clock, Gcra, LimitsConfig, MemoryLimiter, Policy, Rate, RateLimits,
 };
-use performchat::store::{ConnectOptions, SqlStore, Store};
+use performchat::store::{ConnectOptions, SqlStore, Store, TenantStore};
 
 fn per_op(total: Duration, ops: u64) -> String {
     let ns = total.as_nanos() as f64 / ops as f64;

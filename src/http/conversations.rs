@@ -1,12 +1,12 @@
 //! Conversations and their messages, read-only for the company (spec 6).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{Call, Endpoint, PathId};
-use super::query::QueryParams;
+use super::extract::{Call, Endpoint, Paged, PathId, QueryNames};
+use super::query::PAGE;
 use super::views::{
     ConversationBrief, ConversationList, ConversationView, ErrorBody, MessageList, MessageView,
     Pagination,
@@ -36,6 +36,13 @@ impl Endpoint for ConversationsRead {
     const PERMISSION: Permission = Permission::ConversationsRead;
 }
 
+/// The list's query: paging and the filter.
+pub struct ListQuery;
+
+impl QueryNames for ListQuery {
+    const NAMES: &'static [&'static [&'static str]] = &[PAGE, &["customer_user_id"]];
+}
+
 #[utoipa::path(get, path = "/conversations", tag = "conversations",
     params(
         ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
@@ -45,11 +52,9 @@ impl Endpoint for ConversationsRead {
     responses((status = 200, body = ConversationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
-    call: Call<ConversationFilterBody>,
+    call: Call<ConversationFilterBody, ListQuery>,
 ) -> ApiResult<Json<ConversationList>> {
-    let query = QueryParams::parse(raw.as_deref(), &["page", "limit", "customer_user_id"])?;
-    let page = query.page(20)?;
+    let page = call.query.page(20)?;
     let user = match call.body.customer_user_id {
         Field::Null => {
             return Err(ApiError::bad_request(
@@ -57,7 +62,7 @@ pub async fn list(
             ))
         }
         Field::Set(v) => Some(v),
-        Field::Absent => query.get("customer_user_id").map(str::to_owned),
+        Field::Absent => call.query.get("customer_user_id").map(str::to_owned),
     };
     if user.as_deref() == Some("") {
         return Err(ApiError::bad_request(
@@ -87,11 +92,9 @@ async fn find(state: &SharedState, company_id: &str, id: &str) -> ApiResult<Conv
     responses((status = 200, body = ConversationView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
     call: Call<ConversationsRead>,
 ) -> ApiResult<Json<ConversationView>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     Ok(Json(find(&state, &call.key.company_id, &id).await?.into()))
 }
 
@@ -104,11 +107,10 @@ pub async fn get(
     responses((status = 200, body = MessageList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn messages(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
-    call: Call<ConversationsRead>,
+    call: Call<ConversationsRead, Paged>,
 ) -> ApiResult<Json<MessageList>> {
-    let page = QueryParams::parse(raw.as_deref(), &["page", "limit"])?.page(50)?;
+    let page = call.query.page(50)?;
     let company = &call.key.company_id;
     let conversation = find(&state, company, &id).await?;
     let (rows, total) = state.store.list_messages(company, &id, page).await?;

@@ -1,12 +1,11 @@
 //! `auth/*`: chat-token generation, invalidation and verification.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{Call, Endpoint};
-use super::query::QueryParams;
 use super::views::{
     AgentBrief, ApiKeyBrief, ErrorBody, InvalidateResponse, TokenResponse, TokenUserView,
     VerifyResponse,
@@ -44,11 +43,9 @@ impl Endpoint for TokenRequest {
     ))]
 pub async fn issue(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<TokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
-    QueryParams::parse(raw.as_deref(), &[])?;
     let req = call.body;
     let external_id = ExternalId::parse("userId", req.user_id).map_err(ApiError::BadRequest)?;
     let expires_in = match req.expires_in {
@@ -109,11 +106,9 @@ impl Endpoint for InvalidateRequest {
     ))]
 pub async fn invalidate(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<InvalidateRequest>,
 ) -> ApiResult<Json<InvalidateResponse>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
-    QueryParams::parse(raw.as_deref(), &[])?;
     let user_id = call.body.customer_user_id;
     let version = state
         .store
@@ -149,11 +144,9 @@ impl Endpoint for VerifyRequest {
     ))]
 pub async fn verify(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<VerifyRequest>,
 ) -> ApiResult<Json<VerifyResponse>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
-    QueryParams::parse(raw.as_deref(), &[])?;
     let checked = check_token(
         state.store.as_ref(),
         &state.signer,

@@ -5,22 +5,19 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, StreamExt};
-use utoipa::IntoParams;
 
-use crate::http::extract::Call;
-use crate::http::query::QueryParams;
-use super::{user_filter, UserFilterBody};
-use crate::http::views::{ErrorBody, UserView};
+use super::filter;
 use crate::app::SharedState;
 use crate::domain::{format_ms, CustomerUser};
+use crate::domain::{UserFilter, UserFilterBody};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{Store, UserFilter};
-
-const PARAMS: [&str; 5] = ["format", "name", "email", "external_id", "active"];
+use crate::http::extract::{Call, QueryNames};
+use crate::http::views::{ErrorBody, UserView};
+use crate::store::Store;
 
 /// Rows per query and per chunk written.
 const BATCH: u32 = 500;
@@ -36,17 +33,11 @@ const CSV_HEADER: [&str; 8] = [
     "metadata",
 ];
 
-/// Query parameters of the export; the filters are those of the list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ExportQuery {
-    /// `csv` (default) or `ndjson`.
-    format: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
-    external_id: Option<String>,
-    active: Option<bool>,
+/// The export's query: the format and the list's filters.
+pub struct ExportQuery;
+
+impl QueryNames for ExportQuery {
+    const NAMES: &'static [&'static [&'static str]] = &[&["format"], UserFilter::NAMES];
 }
 
 #[derive(Clone, Copy)]
@@ -160,7 +151,7 @@ impl Cursor {
                 // The status line is gone; an error item makes the server
                 // abort the response, so the client sees a truncated
                 // transfer rather than a file that looks complete.
-                tracing::error!(error = %e, company = %self.company_id, "export stopped mid-stream");
+                tracing::error!(error = %crate::error::chain(&e), company = %self.company_id, "export stopped mid-stream");
                 self.done = true;
                 Some((Err(std::io::Error::other("export failed")), self))
             }
@@ -171,7 +162,10 @@ impl Cursor {
 /// Streams every matching user, in list order (`created_at`, `id`). Filters
 /// come from the body or the query string, the body winning, as in the list.
 #[utoipa::path(get, path = "/customer-users/export", tag = "customer-users",
-    params(ExportQuery),
+    params(
+        ("format" = Option<String>, Query, description = "`csv` (default) or `ndjson`."),
+        UserFilter,
+    ),
     request_body(content = UserFilterBody, description = "Optional filters (and credentials)"),
     responses(
         (status = 200, description = "CSV with header `id,external_id,name,email,active,created_at,last_seen_at,metadata`, or one user object per line",
@@ -179,12 +173,10 @@ impl Cursor {
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn export(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
-    call: Call<UserFilterBody>,
+    call: Call<UserFilterBody, ExportQuery>,
 ) -> ApiResult<Response> {
-    let query = QueryParams::parse(raw.as_deref(), &PARAMS)?;
-    let format = Format::parse(query.get("format"))?;
-    let filter = user_filter(call.body, &query)?;
+    let format = Format::parse(call.query.get("format"))?;
+    let filter = filter(call.body, &call.query)?;
     // The first batch is read before answering, so a failing database still
     // gets a proper error response.
     let first = state
@@ -192,7 +184,7 @@ pub async fn export(
         .export_users(&call.key.company_id, &filter, None, BATCH)
         .await?;
     let mut cursor = Cursor {
-        store: state.store.clone(),
+        store: Arc::clone(&state.store),
         company_id: call.key.company_id,
         filter,
         format,
@@ -202,7 +194,7 @@ pub async fn export(
     cursor.advance(&first);
     let head = format
         .encode(first, true)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let rest = stream::unfold(cursor, Cursor::next);
     let body = Body::from_stream(stream::once(async { Ok(head) }).chain(rest));
     Ok((

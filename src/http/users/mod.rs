@@ -4,127 +4,52 @@ pub(super) mod bulk;
 pub(super) mod export;
 pub(super) mod recipes;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use crate::http::extract::{Call, Endpoint, PathId};
-use crate::http::query::QueryParams;
-use crate::http::views::{ErrorBody, Pagination, UserList, UserView};
 use crate::app::SharedState;
 use crate::domain::{
-    fold, json_type, now_ms, Email, Field, Metadata, Name, NameQuery, Permission, UserChanges,
+    json_type, now_ms, Email, Field, Metadata, Name, Permission, UserChanges, UserFilter,
+    UserFilterBody,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::store::UserFilter;
+use crate::http::extract::{Call, Endpoint, PathId, QueryNames};
+use crate::http::query::{QueryParams, PAGE};
+use crate::http::views::{ErrorBody, Pagination, UserList, UserView};
 
-const LIST_PARAMS: [&str; 6] = ["page", "limit", "name", "email", "external_id", "active"];
-
-/// Filters sent in the body, as the docs' clients do. `null` is refused.
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct UserFilterBody {
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    name: Field<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    email: Field<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    external_id: Field<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
-    active: Field<bool>,
+/// The list's and the export's filters, from the body or else the query.
+pub(super) fn filter(body: UserFilterBody, query: &QueryParams) -> ApiResult<UserFilter> {
+    UserFilter::read(body, |name| query.get(name)).map_err(ApiError::BadRequest)
 }
 
 impl Endpoint for UserFilterBody {
     const PERMISSION: Permission = Permission::UsersRead;
 }
 
-/// Query parameters of the list (filters here lose to the same filter in the body).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ListQuery {
-    /// ≥ 1, default 1.
-    page: Option<u32>,
-    /// 1–100, default 20.
-    limit: Option<u32>,
-    /// Case-insensitive substring of the name; `%`, `_`, `\` are literal.
-    name: Option<String>,
-    /// Case-insensitive exact e-mail.
-    email: Option<String>,
-    /// Exact external id.
-    external_id: Option<String>,
-    /// `true` or `false`.
-    active: Option<bool>,
-}
+/// The list's query: paging and the filters.
+pub struct ListQuery;
 
-fn not_null<T>(name: &str, field: Field<T>) -> Result<Option<T>, ApiError> {
-    match field {
-        Field::Absent => Ok(None),
-        Field::Null => Err(ApiError::bad_request(format!(
-            "{name} filter must not be null"
-        ))),
-        Field::Set(v) => Ok(Some(v)),
-    }
-}
-
-/// Builds the filter from the body, falling back to the query string per filter.
-pub(super) fn user_filter(
-    body: UserFilterBody,
-    query: &QueryParams,
-) -> Result<UserFilter, ApiError> {
-    let text = |name: &str, from_body: Field<String>| -> Result<Option<String>, ApiError> {
-        let value = not_null(name, from_body)?.or_else(|| query.get(name).map(str::to_owned));
-        match value {
-            Some(v) if v.is_empty() => Err(ApiError::bad_request(format!(
-                "{name} filter must not be empty"
-            ))),
-            Some(v) if v.chars().count() > 320 || v.contains('\0') => Err(ApiError::bad_request(
-                format!("{name} filter is not a value any user can have"),
-            )),
-            other => Ok(other),
-        }
-    };
-    let active = match not_null("active", body.active)? {
-        Some(v) => Some(v),
-        None => match query.get("active") {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(v) => {
-                return Err(ApiError::bad_request(format!(
-                    "active must be true or false, got {v:?}"
-                )))
-            }
-        },
-    };
-    Ok(UserFilter {
-        name: text("name", body.name)?
-            .map(|n| NameQuery::parse(&n).map_err(ApiError::BadRequest))
-            .transpose()?,
-        email: text("email", body.email)?.map(|e| fold(&e)),
-        external_id: text("external_id", body.external_id)?,
-        active,
-    })
+impl QueryNames for ListQuery {
+    const NAMES: &'static [&'static [&'static str]] = &[PAGE, UserFilter::NAMES];
 }
 
 #[utoipa::path(get, path = "/customer-users", tag = "customer-users",
-    params(ListQuery),
+    params(
+        ("page" = Option<u32>, Query, description = "≥ 1, default 1."),
+        ("limit" = Option<u32>, Query, description = "1–100, default 20."),
+        UserFilter,
+    ),
     request_body(content = UserFilterBody, description = "Optional filters (and credentials), as the docs' clients send them"),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
-    call: Call<UserFilterBody>,
+    call: Call<UserFilterBody, ListQuery>,
 ) -> ApiResult<Json<UserList>> {
-    let query = QueryParams::parse(raw.as_deref(), &LIST_PARAMS)?;
-    let page = query.page(20)?;
-    let filter = user_filter(call.body, &query)?;
+    let page = call.query.page(20)?;
+    let filter = filter(call.body, &call.query)?;
     let (users, total) = state
         .store
         .list_users(&call.key.company_id, &filter, page)
@@ -149,11 +74,9 @@ impl Endpoint for UsersRead {
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
     call: Call<UsersRead>,
 ) -> ApiResult<Json<UserView>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let user = state
         .store
         .get_user(&call.key.company_id, &id)
@@ -262,11 +185,9 @@ pub(super) fn user_changes(
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
     call: Call<UpdateUserBody>,
 ) -> ApiResult<Json<UserView>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let changes = call.body.into_changes()?;
     let user = state
         .store
@@ -274,38 +195,4 @@ pub async fn update(
         .await?
         .ok_or(ApiError::NotFound("Customer user not found"))?;
     Ok(Json(user.into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn body_filters_win_over_query_filters() {
-        let query = QueryParams::parse(Some("email=Q@x.io&active=false"), &LIST_PARAMS).unwrap();
-        let body = UserFilterBody {
-            email: Field::Set("B@x.io".into()),
-            ..Default::default()
-        };
-        let filter = user_filter(body, &query).unwrap();
-        assert_eq!(filter.email.as_deref(), Some("b@x.io"));
-        assert_eq!(filter.active, Some(false));
-    }
-
-    #[test]
-    fn filters_refuse_null_and_empty() {
-        let query = QueryParams::parse(None, &LIST_PARAMS).unwrap();
-        let null = UserFilterBody {
-            name: Field::Null,
-            ..Default::default()
-        };
-        assert!(user_filter(null, &query).is_err());
-        let empty = UserFilterBody {
-            external_id: Field::Set(String::new()),
-            ..Default::default()
-        };
-        assert!(user_filter(empty, &query).is_err());
-        let q = QueryParams::parse(Some("active=yes"), &LIST_PARAMS).unwrap();
-        assert!(user_filter(UserFilterBody::default(), &q).is_err());
-    }
 }

@@ -2,19 +2,18 @@
 //! by PATCH, upsert by external id, activity stats. Export and bulk update
 //! have their own modules.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::extract::{Call, PathId};
-use crate::http::query::QueryParams;
 use super::{UpdateUserBody, UsersRead};
-use crate::http::views::{ErrorBody, UserView};
 use crate::app::SharedState;
 use crate::domain::{now_ms, ExternalId};
 use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{Call, PathId};
+use crate::http::views::{ErrorBody, UserView};
 use crate::store::{MergeOutcome, UserKey};
 
 /// The message of a merge whose result breaks the metadata limits.
@@ -31,11 +30,9 @@ pub(super) fn merge_refused(reason: &str) -> String {
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn patch(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
     call: Call<UpdateUserBody>,
 ) -> ApiResult<Json<UserView>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let (changes, patch) = call.body.into_merge()?;
     let outcome = state
         .store
@@ -63,11 +60,9 @@ pub async fn patch(
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn upsert(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(external_id): PathId,
     call: Call<UpdateUserBody>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let external_id =
         ExternalId::parse("external_id", external_id).map_err(ApiError::BadRequest)?;
     let changes = call.body.into_changes()?;
@@ -101,10 +96,8 @@ pub struct StatsView {
     responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn stats(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<UsersRead>,
 ) -> ApiResult<Json<StatsView>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let s = state
         .store
         .user_stats(&call.key.company_id, now_ms())

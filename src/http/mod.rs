@@ -88,7 +88,7 @@ pub fn router(state: SharedState) -> Router {
         // Our extractor enforces the 1 MiB limit itself, with our error body.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            Arc::clone(&state),
             limit::rate_limit_layer,
         ))
         .layer(CatchPanicLayer::custom(ops::panic_response))

@@ -1,7 +1,7 @@
 //! The store's own error: what went wrong in storage terms, with the
 //! driver's error kept as the source so a log line or the CLI can print the
 //! whole chain. Callers decide what it means for them: the HTTP layer maps it
-//! to a status in one place (`crate::error`), the CLI prints it.
+//! to a status in one place (the crate-level `error` module), the CLI prints it.
 
 /// A uniqueness rule of the schema that a write ran into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! The end user's session, conversations and message history (spec 8).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -11,8 +11,8 @@ use crate::app::SharedState;
 use crate::auth::CheckedToken;
 use crate::domain::{format_secs, Conversation, Field, Title};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::PathId;
-use crate::http::query::{QueryParams, MAX_LIMIT};
+use crate::http::extract::{Paged, PathId, QueryNames};
+use crate::http::query::MAX_LIMIT;
 use crate::http::views::{ConversationList, ConversationView, ErrorBody, MessageView, Pagination};
 use crate::store::ChatOwner;
 
@@ -69,10 +69,8 @@ pub struct ChatSession {
     responses((status = 200, body = ChatSession), (status = 401, body = ErrorBody)))]
 pub async fn session(
     ChatUser(t): ChatUser,
-    RawQuery(raw): RawQuery,
-    ChatBody(NoFields {}): ChatBody<NoFields>,
+    ChatBody(NoFields {}, ..): ChatBody<NoFields>,
 ) -> ApiResult<Json<ChatSession>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     Ok(Json(ChatSession {
         customer_user: SessionUser {
             id: t.user.id,
@@ -103,10 +101,8 @@ pub struct NewConversation {
 pub async fn create(
     State(state): State<SharedState>,
     ChatUser(t): ChatUser,
-    RawQuery(raw): RawQuery,
-    ChatBody(body): ChatBody<NewConversation>,
+    ChatBody(body, ..): ChatBody<NewConversation>,
 ) -> ApiResult<(StatusCode, Json<ConversationView>)> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let title = match body.title {
         Field::Absent | Field::Null => None,
         Field::Set(text) => Some(Title::parse(text).map_err(ApiError::BadRequest)?),
@@ -133,10 +129,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<SharedState>,
     ChatUser(t): ChatUser,
-    RawQuery(raw): RawQuery,
-    ChatBody(NoFields {}): ChatBody<NoFields>,
+    ChatBody(NoFields {}, query, _): ChatBody<NoFields, Paged>,
 ) -> ApiResult<Json<ConversationList>> {
-    let page = QueryParams::parse(raw.as_deref(), &["page", "limit"])?.page(20)?;
+    let page = query.page(20)?;
     let (rows, total) = state
         .store
         .list_recent_conversations(owner(&t), page)
@@ -145,6 +140,13 @@ pub async fn list(
         data: rows.into_iter().map(Into::into).collect(),
         pagination: Pagination::new(page, total),
     }))
+}
+
+/// The history's query: a page size and where to stop.
+pub struct HistoryQuery;
+
+impl QueryNames for HistoryQuery {
+    const NAMES: &'static [&'static [&'static str]] = &[&["limit", "before"]];
 }
 
 #[derive(Serialize, ToSchema)]
@@ -167,11 +169,9 @@ pub struct ChatMessages {
 pub async fn messages(
     State(state): State<SharedState>,
     ChatUser(t): ChatUser,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
-    ChatBody(NoFields {}): ChatBody<NoFields>,
+    ChatBody(NoFields {}, query, _): ChatBody<NoFields, HistoryQuery>,
 ) -> ApiResult<Json<ChatMessages>> {
-    let query = QueryParams::parse(raw.as_deref(), &["limit", "before"])?;
     let limit = query.page(50)?.limit.min(MAX_LIMIT);
     let before = query.get("before");
     if before == Some("") {

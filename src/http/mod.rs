@@ -42,13 +42,17 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         .routes(routes!(tokens::issue))
         .routes(routes!(tokens::invalidate))
         .routes(routes!(tokens::verify))
-        .routes(routes!(users::list))
+        .routes(routes!(users::list::list))
         // Static segments win over `{id}` in axum's router, whatever the order.
         .routes(routes!(users::export::export))
         .routes(routes!(users::recipes::stats))
         .routes(routes!(users::bulk::bulk))
         .routes(routes!(users::recipes::upsert))
-        .routes(routes!(users::get, users::update, users::recipes::patch))
+        .routes(routes!(
+            users::list::get,
+            users::list::update,
+            users::recipes::patch
+        ))
         .routes(routes!(agents::list))
         .routes(routes!(agents::get))
         .routes(routes!(conversations::list))

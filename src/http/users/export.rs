@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, StreamExt};
 
-use super::filter;
+use super::list::filter;
 use crate::app::SharedState;
 use crate::domain::{format_ms, CustomerUser};
 use crate::domain::{UserFilter, UserFilterBody};

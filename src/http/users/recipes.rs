@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{UpdateUserBody, UsersRead};
+use super::list::{UpdateUserBody, UsersRead};
 use crate::app::SharedState;
 use crate::domain::{now_ms, ExternalId};
 use crate::error::{ApiError, ApiResult};

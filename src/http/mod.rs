@@ -50,7 +50,7 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         .routes(routes!(users::recipes::upsert))
         .routes(routes!(
             users::list::get,
-            users::list::update,
+            users::write::update,
             users::recipes::patch
         ))
         .routes(routes!(agents::list))

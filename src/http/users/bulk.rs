@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::list::user_changes;
 use super::recipes::merge_refused;
+use super::write::user_changes;
 use crate::app::SharedState;
 use crate::domain::{
     json_type, merge_patch, now_ms, CustomerUser, ExternalId, Field, Metadata, Permission,

@@ -4,3 +4,4 @@ pub(super) mod bulk;
 pub(super) mod export;
 pub(super) mod list;
 pub(super) mod recipes;
+pub(super) mod write;

@@ -8,7 +8,8 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::list::{UpdateUserBody, UsersRead};
+use super::list::UsersRead;
+use super::write::UpdateUserBody;
 use crate::app::SharedState;
 use crate::domain::{now_ms, ExternalId};
 use crate::error::{ApiError, ApiResult};

@@ -1,17 +1,21 @@
 //! Durability under `kill -9`: a real server takes concurrent writes (tokens,
-//! PUT, PATCH, bulk create) and is SIGKILLed at random moments, cycle after
-//! cycle, always restarted on the same database. Every write the server
-//! acknowledged must survive, and the SQLite file must pass its integrity check.
+//! PUT, PATCH, bulk create, chat messages answered by a stand-in model) and
+//! is SIGKILLed at random moments, cycle after cycle, always restarted on the
+//! same database. Every write the server acknowledged must survive, and the
+//! SQLite file must pass its integrity check.
 //!
 //! The kill moment is random (a random number of acknowledgements into the
 //! cycle, with other writes still in flight), but nothing waits on time: the
 //! test is as strict whichever request the kill lands in.
 
 mod common;
+#[path = "support/fake_model.rs"]
+mod fake_model;
+#[path = "support/ledger.rs"]
+mod ledger;
 #[path = "support/nodes.rs"]
 mod nodes;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use rand::{Rng, SeedableRng};
@@ -19,6 +23,8 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use common::TestDb;
+use fake_model::FakeModel;
+use ledger::{sqlite_integrity, verify, Ledger};
 use nodes::{CliTenant, Node};
 use performchat::store::Backend;
 
@@ -27,28 +33,6 @@ const WRITERS: usize = 4;
 const BULK_ITEMS: usize = 5;
 /// Rate limits are not under test: a 429 would only end a cycle early.
 const UNLIMITED: &[&str] = &["--rate-limits", "off"];
-
-/// Everything the server acknowledged, and the one write each writer may have
-/// had in flight when the process died (it may or may not have landed).
-#[derive(Default)]
-struct Ledger {
-    /// External ids of users a 200 from `/auth/token` or bulk create vouched for.
-    users: HashSet<String>,
-    /// Customer user id → (last acknowledged name, name sent but not acknowledged).
-    names: HashMap<String, (Option<String>, Option<String>)>,
-    /// Customer user id → metadata keys acknowledged by a PATCH merge.
-    merged: HashMap<String, Vec<String>>,
-    renames: usize,
-    merges: usize,
-    bulk_calls: usize,
-    tokens: usize,
-    /// Requests that got no answer (the kill) or an error answer.
-    unacknowledged: usize,
-    /// Acknowledgements in the current cycle; the kill waits on this.
-    acks_this_cycle: usize,
-    /// Writers of the current cycle that have stopped (or panicked).
-    writers_done: usize,
-}
 
 /// Counts a writer as done however it ends, so the kill loop never waits on
 /// a writer that panicked.
@@ -105,6 +89,35 @@ impl Writer {
         format!("{}/rest/v1{path}", self.base)
     }
 
+    /// Asks one question in `conversation` as the end user of `token`; the
+    /// answer (201) carries both stored messages.
+    async fn chat(&self, token: &str, conversation: &str, i: usize) -> Option<()> {
+        let content = format!("question {} {} {i}", self.cycle, self.id);
+        let req = self
+            .client
+            .post(self.url(&format!("/chat/conversations/{conversation}/messages")))
+            .bearer_auth(token)
+            .json(&json!({ "content": content }));
+        let reply = self.send(req).await?;
+        let stored: Vec<(String, String, String)> = ["userMessage", "assistantMessage"]
+            .iter()
+            .map(|which| {
+                let m = &reply[which];
+                let field = |name: &str| m[name].as_str().expect("message field").to_owned();
+                (field("id"), field("role"), field("content"))
+            })
+            .collect();
+        assert_eq!(stored[0].2, content, "{reply}");
+        self.ack(|l| {
+            l.messages
+                .entry(conversation.to_owned())
+                .or_default()
+                .extend(stored);
+            l.exchanges += 1;
+        });
+        Some(())
+    }
+
     /// Writes until a request fails: the server has been killed.
     async fn run(self) {
         let _done = Done(Arc::clone(&self.ledger), Arc::clone(&self.acked));
@@ -123,13 +136,29 @@ impl Writer {
             return self.missed();
         };
         let user_id = issued["customerUser"]["id"].as_str().unwrap().to_owned();
+        let token = issued["token"].as_str().unwrap().to_owned();
         self.ack(|l| {
             l.users.insert(external);
             l.tokens += 1;
         });
+        // A conversation of its own each cycle: one asked in when the last
+        // kill struck may still be leased to the dead process's reply.
+        let Some(conversation) = self
+            .send(
+                self.client
+                    .post(self.url("/chat/conversations"))
+                    .bearer_auth(&token)
+                    .json(&json!({})),
+            )
+            .await
+        else {
+            return self.missed();
+        };
+        let conversation = conversation["id"].as_str().unwrap().to_owned();
 
         for i in 1.. {
-            let answered = match i % 4 {
+            let answered = match i % 5 {
+                4 => self.chat(&token, &conversation, i).await,
                 0 => {
                     let external = format!("t{c}w{w}-{i}");
                     let body = self
@@ -213,59 +242,6 @@ impl Writer {
     }
 }
 
-/// Checks every acknowledged write against what the restarted server serves.
-async fn verify(node: &Node, tenant: &CliTenant, ledger: &Mutex<Ledger>) {
-    let users = node.all_users(&tenant.key).await;
-    let ledger = ledger.lock().unwrap();
-    let by_external: HashMap<&str, &Value> = users
-        .iter()
-        .map(|u| (u["external_id"].as_str().unwrap(), u))
-        .collect();
-    let by_id: HashMap<&str, &Value> = users
-        .iter()
-        .map(|u| (u["id"].as_str().unwrap(), u))
-        .collect();
-
-    let lost: Vec<&String> = ledger
-        .users
-        .iter()
-        .filter(|e| !by_external.contains_key(e.as_str()))
-        .collect();
-    assert!(lost.is_empty(), "acknowledged users lost: {lost:?}");
-
-    for (id, (acked, in_flight)) in &ledger.names {
-        let stored = by_id[id.as_str()]["name"].as_str().map(str::to_owned);
-        assert!(
-            stored == *acked || (in_flight.is_some() && stored == *in_flight),
-            "user {id}: name {stored:?}, acknowledged {acked:?}, in flight {in_flight:?}"
-        );
-    }
-    for (id, keys) in &ledger.merged {
-        let metadata = &by_id[id.as_str()]["metadata"];
-        let missing: Vec<&String> = keys
-            .iter()
-            .filter(|k| metadata.get(k.as_str()).is_none())
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "user {id}: acknowledged merges lost: {missing:?} (metadata {metadata})"
-        );
-    }
-}
-
-async fn sqlite_integrity(url: &str) {
-    use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(url)
-        .await
-        .expect("open the SQLite file");
-    let result: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut conn)
-        .await
-        .expect("PRAGMA integrity_check");
-    assert_eq!(result, "ok", "integrity_check after kill -9");
-    conn.close().await.expect("close");
-}
-
 async fn kill_cycles(backend: Backend) {
     let started = std::time::Instant::now();
     let db = TestDb::new(backend).await;
@@ -278,7 +254,10 @@ async fn kill_cycles(backend: Backend) {
     println!("{backend:?}: DURABILITY_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
-    let mut node = Node::start_with(&db.url, UNLIMITED).await;
+    // The stand-in model lives in this process, so it outlives every kill.
+    let model = FakeModel::start().await;
+    let args = [UNLIMITED, &["--llm-url", &model.url, "--llm-model", "echo"]].concat();
+    let mut node = Node::start_with(&db.url, &args).await;
     for cycle in 0..CYCLES {
         let acked = Arc::new(Notify::new());
         {
@@ -330,21 +309,23 @@ async fn kill_cycles(backend: Backend) {
         if backend == Backend::Sqlite {
             sqlite_integrity(&db.url).await;
         }
-        node = Node::start_with(&db.url, UNLIMITED).await;
+        node = Node::start_with(&db.url, &args).await;
         verify(&node, &tenant, &ledger).await;
     }
 
     let l = ledger.lock().unwrap();
     println!(
         "{backend:?}: {CYCLES} kill -9 cycles in {:.1}s, 0 lost: {} acknowledged users \
-         ({} token calls, {} bulk creates of {BULK_ITEMS}), {} renames, {} metadata merges; \
-         {} requests cut off by the kill",
+         ({} token calls, {} bulk creates of {BULK_ITEMS}), {} renames, {} metadata merges, \
+         {} chat exchanges ({} stored messages); {} requests cut off by the kill",
         started.elapsed().as_secs_f64(),
         l.users.len(),
         l.tokens,
         l.bulk_calls,
         l.renames,
         l.merges,
+        l.exchanges,
+        l.messages.values().map(Vec::len).sum::<usize>(),
         l.unacknowledged,
     );
 }

@@ -1,94 +1,32 @@
 //! Tenant isolation as a property: random sequences of reads and writes by
-//! several companies through the HTTP API (in-process). No answer may contain
-//! another company's ids, and another company's id must be answered exactly
-//! as an id that never existed.
+//! several companies and their end users through the HTTP API (in-process):
+//! customer users, tokens, agents, and conversations on both the company and
+//! the chat side (support/isolation_chat.rs). No answer may contain another
+//! company's ids, and another company's id must be answered exactly as an id
+//! that never existed.
 
+#[path = "support/chat.rs"]
+mod chat;
 mod common;
+#[path = "support/isolation_chat.rs"]
+mod isolation_chat;
+#[path = "support/isolation_ops.rs"]
+mod isolation_ops;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::Method;
-use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
 use common::{Reply, Tenant, TestApp};
+use isolation_chat::{ChatToken, Conv};
+use isolation_ops::{op, Op};
 use performchat::domain::{new_id, IdKind};
 use performchat::store::Backend;
 
-const TENANTS: usize = 3;
-
-#[derive(Debug, Clone)]
-enum Op {
-    Token {
-        t: usize,
-        ext: u8,
-    },
-    Get {
-        t: usize,
-        pick: usize,
-    },
-    Put {
-        t: usize,
-        pick: usize,
-    },
-    Patch {
-        t: usize,
-        pick: usize,
-    },
-    Invalidate {
-        t: usize,
-        pick: usize,
-    },
-    Upsert {
-        t: usize,
-        ext: u8,
-    },
-    Bulk {
-        t: usize,
-        exts: Vec<u8>,
-        create: bool,
-    },
-    List {
-        t: usize,
-    },
-    Export {
-        t: usize,
-    },
-    Stats {
-        t: usize,
-    },
-    Verify {
-        t: usize,
-        pick: usize,
-    },
-    Agent {
-        t: usize,
-        of: usize,
-    },
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    let t = 0..TENANTS;
-    let pick = 0..10_000usize;
-    let ext = 0..6u8;
-    prop_oneof![
-        3 => (t.clone(), ext.clone()).prop_map(|(t, ext)| Op::Token { t, ext }),
-        2 => (t.clone(), pick.clone()).prop_map(|(t, pick)| Op::Get { t, pick }),
-        2 => (t.clone(), pick.clone()).prop_map(|(t, pick)| Op::Put { t, pick }),
-        2 => (t.clone(), pick.clone()).prop_map(|(t, pick)| Op::Patch { t, pick }),
-        1 => (t.clone(), pick.clone()).prop_map(|(t, pick)| Op::Invalidate { t, pick }),
-        2 => (t.clone(), ext.clone()).prop_map(|(t, ext)| Op::Upsert { t, ext }),
-        2 => (t.clone(), proptest::collection::vec(ext, 1..5), any::<bool>())
-            .prop_map(|(t, exts, create)| Op::Bulk { t, exts, create }),
-        1 => t.clone().prop_map(|t| Op::List { t }),
-        1 => t.clone().prop_map(|t| Op::Export { t }),
-        1 => t.clone().prop_map(|t| Op::Stats { t }),
-        2 => (t.clone(), pick).prop_map(|(t, pick)| Op::Verify { t, pick }),
-        1 => (t.clone(), 0..TENANTS).prop_map(|(t, of)| Op::Agent { t, of }),
-    ]
-}
+pub const TENANTS: usize = 3;
 
 /// What the test knows exists, and whose it is.
 struct World {
@@ -98,7 +36,10 @@ struct World {
     owned: Vec<HashSet<String>>,
     users: Vec<(String, usize)>,
     by_external: HashMap<(usize, u8), String>,
-    tokens: Vec<(String, usize)>,
+    chat_tokens: Vec<ChatToken>,
+    /// Customer user id → how often its tokens were invalidated.
+    versions: HashMap<String, u32>,
+    convs: Vec<Conv>,
 }
 
 impl World {
@@ -122,7 +63,9 @@ impl World {
             owned,
             users: Vec::new(),
             by_external: HashMap::new(),
-            tokens: Vec::new(),
+            chat_tokens: Vec::new(),
+            versions: HashMap::new(),
+            convs: Vec::new(),
         }
     }
 
@@ -134,6 +77,17 @@ impl World {
                     !reply.text.contains(id.as_str()),
                     "{op:?}: company {t} was shown {id} of company {other}: {}",
                     reply.text
+                );
+            }
+        }
+    }
+
+    fn no_leak_text(&self, t: usize, text: &str) {
+        for (other, ids) in self.owned.iter().enumerate().filter(|(o, _)| *o != t) {
+            for id in ids {
+                assert!(
+                    !text.contains(id.as_str()),
+                    "company {t} was shown {id} of company {other}: {text}"
                 );
             }
         }
@@ -188,6 +142,12 @@ impl World {
     }
 
     async fn apply(&mut self, op: &Op) {
+        if let Op::Chat(chat) = op {
+            if let Some((t, reply)) = self.apply_chat(chat).await {
+                self.no_leak(t, op, &reply);
+            }
+            return;
+        }
         let app = &self.app;
         let (tenant, t) = match op {
             Op::Token { t, .. }
@@ -202,6 +162,7 @@ impl World {
             | Op::Stats { t }
             | Op::Verify { t, .. }
             | Op::Agent { t, .. } => (&self.tenants[*t], *t),
+            Op::Chat(_) => unreachable!("conversation operations return above"),
         };
         let users_path = |id: &str| format!("/rest/v1/customer-users/{id}");
         let reply = match op {
@@ -215,8 +176,12 @@ impl World {
                     .await;
                 let body = r.assert_ok().clone();
                 let id = body["customerUser"]["id"].as_str().unwrap().to_owned();
-                self.tokens
-                    .push((body["token"].as_str().unwrap().to_owned(), t));
+                self.chat_tokens.push(ChatToken {
+                    token: body["token"].as_str().unwrap().to_owned(),
+                    company: t,
+                    version: self.versions.get(&id).copied().unwrap_or(0),
+                    user: id.clone(),
+                });
                 self.record_user(t, *ext, &id);
                 r
             }
@@ -250,11 +215,16 @@ impl World {
             }
             Op::Invalidate { pick, .. } => {
                 let (id, owner) = self.pick_user(*pick);
-                self.by_id(t, owner, &id, async |id| {
-                    let body = tenant.body(json!({ "customerUserId": id }));
-                    app.post("/rest/v1/auth/invalidate-token", body).await
-                })
-                .await
+                let r = self
+                    .by_id(t, owner, &id, async |id| {
+                        let body = tenant.body(json!({ "customerUserId": id }));
+                        app.post("/rest/v1/auth/invalidate-token", body).await
+                    })
+                    .await;
+                if owner == Some(t) {
+                    *self.versions.entry(id).or_default() += 1;
+                }
+                r
             }
             Op::Upsert { ext, .. } => {
                 let path = format!("/rest/v1/customer-users/by-external-id/e{ext}");
@@ -323,8 +293,10 @@ impl World {
                 r
             }
             Op::Verify { pick, .. } => {
-                let Some((token, owner)) =
-                    self.tokens.get(pick % self.tokens.len().max(1)).cloned()
+                let Some((token, owner)) = self
+                    .chat_tokens
+                    .get(pick % self.chat_tokens.len().max(1))
+                    .map(|c| (c.token.clone(), c.company))
                 else {
                     return;
                 };
@@ -352,6 +324,7 @@ impl World {
                 }
                 r
             }
+            Op::Chat(_) => unreachable!("conversation operations return above"),
         };
         self.no_leak(t, op, &reply);
     }
@@ -364,6 +337,8 @@ fn run(backend: Backend, cases: u32) {
         .build()
         .unwrap();
     let done = AtomicUsize::new(0);
+    let chat_ops = AtomicUsize::new(0);
+    let conversations = AtomicUsize::new(0);
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -377,6 +352,9 @@ fn run(backend: Backend, cases: u32) {
                 world.apply(op).await;
             }
             done.fetch_add(ops.len(), Ordering::Relaxed);
+            let chat = ops.iter().filter(|o| matches!(o, Op::Chat(_))).count();
+            chat_ops.fetch_add(chat, Ordering::Relaxed);
+            conversations.fetch_add(world.convs.len(), Ordering::Relaxed);
         });
         Ok(())
     });
@@ -384,8 +362,11 @@ fn run(backend: Backend, cases: u32) {
         panic!("{e}");
     }
     println!(
-        "{backend:?}: {} random operations over {cases} cases, {TENANTS} companies: 0 leaks",
-        done.load(Ordering::Relaxed)
+        "{backend:?}: {} random operations over {cases} cases, {TENANTS} companies \
+         ({} on conversations, {} conversations created): 0 leaks",
+        done.load(Ordering::Relaxed),
+        chat_ops.load(Ordering::Relaxed),
+        conversations.load(Ordering::Relaxed),
     );
 }
 

@@ -1,12 +1,18 @@
-//! `/metrics` on its own address, counting requests as they happen, and
-//! `X-Request-Id` accepted or generated, answered back and logged.
+//! `/metrics` on its own address, counting requests, rate-limit refusals,
+//! chat streams and model calls as they happen, and `X-Request-Id` accepted
+//! or generated, answered back and logged.
 
 mod common;
+#[path = "support/fake_model.rs"]
+mod fake_model;
 #[path = "support/nodes.rs"]
 mod nodes;
 
+use serde_json::json;
+
 use common::TestDb;
-use nodes::{free_port, CliTenant, Node};
+use fake_model::FakeModel;
+use nodes::{cli, free_port, CliTenant, Node};
 use performchat::store::Backend;
 
 /// The value of the sample whose line starts with `series` (name and labels).
@@ -81,6 +87,147 @@ async fn metrics_listener_counts_requests_by_route_and_status() {
     // Never on the API's own port.
     let (status, _) = node.get("/metrics", &tenant.key).await;
     assert_eq!(status, 404);
+}
+
+async fn scrape(client: &reqwest::Client, addr: &str) -> String {
+    let res = client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_refusals_open_streams_and_model_calls() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let tenant = CliTenant::create(&db.url, "Chatty");
+    let model = FakeModel::start().await;
+    let broken = cli(
+        &db.url,
+        &[
+            "agent",
+            "create",
+            "--company",
+            &tenant.company,
+            "--name",
+            "Broken",
+            "--llm-url",
+            &model.url,
+            "--llm-model",
+            "fail",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let args = [
+        "--metrics-listen",
+        &addr,
+        "--rate-limit-api",
+        "3/1h",
+        "--llm-url",
+        &model.url,
+        "--llm-model",
+        "gated",
+    ];
+    let node = Node::start_with(&db.url, &args).await;
+    let client = reqwest::Client::new();
+    let before = scrape(&client, &addr).await;
+
+    // The fourth request of a 3-per-hour key is refused.
+    for expected in [200, 200, 200, 429] {
+        let (status, body) = node.get("/rest/v1/agents", &tenant.key).await;
+        assert_eq!(status, expected, "{body}");
+    }
+
+    let chat = |agent: &str, user: &str| {
+        let body = tenant.body(json!({ "userId": user, "agentId": agent }));
+        let (node, client) = (&node, &client);
+        async move {
+            let (status, issued) = node.post("/rest/v1/auth/token", &body).await;
+            assert_eq!(status, 200, "{issued}");
+            let token = issued["token"].as_str().unwrap().to_owned();
+            let conv: serde_json::Value = client
+                .post(format!("{}/rest/v1/chat/conversations", node.base))
+                .bearer_auth(&token)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            client
+                .post(format!(
+                    "{}/rest/v1/chat/conversations/{}/messages",
+                    node.base,
+                    conv["id"].as_str().unwrap()
+                ))
+                .bearer_auth(&token)
+                .json(&json!({ "content": "Hello?" }))
+        }
+    };
+
+    // A streamed reply held open by the gated model: one open stream, one
+    // reply generating, until the model is let go and the stream ends.
+    let mut stream = chat(&tenant.agent, "streamer")
+        .await
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut seen = String::new();
+    while !seen.contains("event: delta") {
+        let chunk = stream
+            .chunk()
+            .await
+            .unwrap()
+            .expect("a delta before the end");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let during = scrape(&client, &addr).await;
+    assert_eq!(sample(&during, "chat_streams_open"), 1.0, "{during}");
+    assert_eq!(sample(&during, "chat_replies_generating"), 1.0, "{during}");
+    model.release();
+    while let Some(chunk) = stream.chunk().await.unwrap() {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: assistant_message"), "{seen}");
+
+    // A model that answers with an error: 502, counted as an error.
+    let failed = chat(&broken, "unlucky").await.send().await.unwrap();
+    assert_eq!(failed.status(), 502);
+
+    let after = scrape(&client, &addr).await;
+    let moved = |series: &str| sample(&after, series) - sample(&before, series);
+    assert_eq!(
+        moved(r#"rate_limit_refusals_total{policy="api"}"#),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(sample(&after, "chat_streams_open"), 0.0, "{after}");
+    assert_eq!(sample(&after, "chat_replies_generating"), 0.0, "{after}");
+    assert_eq!(
+        moved(r#"model_replies_total{outcome="ok"}"#),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        moved(r#"model_replies_total{outcome="error"}"#),
+        1.0,
+        "{after}"
+    );
+    for series in [
+        r#"model_reply_duration_seconds_count{outcome="ok"}"#,
+        r#"model_reply_duration_seconds_count{outcome="error"}"#,
+        "model_first_delta_seconds_count",
+    ] {
+        assert_eq!(moved(series), 1.0, "{series}: {after}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@ pub mod input;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::{mpsc, Notify};
@@ -39,6 +39,37 @@ impl Default for ChatConfig {
 }
 
 pub const MODEL_UNAVAILABLE: &str = "Language model unavailable";
+
+/// Replies being generated on this node, for `/metrics`: counted until the
+/// reply is stored or has failed, before its client hears the end, so a
+/// scrape after the answer never still counts it.
+struct Generating;
+
+const REPLIES_GENERATING: &str = "chat_replies_generating";
+
+impl Generating {
+    fn new() -> Self {
+        metrics::gauge!(REPLIES_GENERATING).increment(1);
+        Generating
+    }
+}
+
+impl Drop for Generating {
+    fn drop(&mut self) {
+        metrics::gauge!(REPLIES_GENERATING).decrement(1);
+    }
+}
+
+/// How one call to the model ended, for `/metrics`: `ok`, `error` (failed,
+/// timed out or broke off) or `empty` (completed with no text).
+fn record_model(outcome: &'static str, started: Instant, first_delta: Option<Duration>) {
+    metrics::counter!("model_replies_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("model_reply_duration_seconds", "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    if let Some(first) = first_delta {
+        metrics::histogram!("model_first_delta_seconds").record(first.as_secs_f64());
+    }
+}
 
 /// The replies being generated on this node, so a graceful shutdown can let
 /// them finish and be stored even when their clients have already left.
@@ -162,6 +193,7 @@ struct Job {
 
 impl Job {
     async fn run(self, tx: mpsc::UnboundedSender<ReplyEvent>) {
+        let generating = Generating::new();
         let renewing = tokio::spawn(renew(
             Arc::clone(&self.state),
             self.user.company_id.clone(),
@@ -197,6 +229,7 @@ impl Job {
                 ReplyEvent::Failed(e)
             }
         };
+        drop(generating);
         // The client may have gone: the reply is stored either way.
         let _ = tx.send(end);
     }
@@ -237,24 +270,30 @@ impl Job {
             max_tokens: self.state.models.limits.max_tokens,
         };
         let client = self.state.models.for_agent(&self.agent);
+        let started = Instant::now();
+        let mut first_delta = None;
         let mut deltas = guarded(client, request, self.state.models.limits);
         let mut reply = String::new();
         while let Some(piece) = deltas.next().await {
             match piece {
                 Ok(text) => {
+                    first_delta.get_or_insert_with(|| started.elapsed());
                     reply.push_str(&text);
                     let _ = tx.send(ReplyEvent::Delta(text));
                 }
                 Err(e) => {
+                    record_model("error", started, first_delta);
                     tracing::warn!(error = %e, agent = %self.agent.id, conversation = %self.conversation_id, "model reply failed");
                     return Err(ApiError::BadGateway(MODEL_UNAVAILABLE));
                 }
             }
         }
         if reply.is_empty() {
+            record_model("empty", started, first_delta);
             tracing::warn!(agent = %self.agent.id, conversation = %self.conversation_id, "model completed with no text");
             return Err(ApiError::BadGateway(MODEL_UNAVAILABLE));
         }
+        record_model("ok", started, first_delta);
         Ok(reply)
     }
 }

@@ -4,7 +4,8 @@
 //! parameter names ([`UserFilter::NAMES`]) and both OpenAPI descriptions.
 //!
 //! Adding a filter: one line in the list below (name, typed value, the raw
-//! JSON type), and its condition in the store's `user_where`.
+//! JSON type, its documented bounds), and its condition in the store's
+//! `user_where`.
 
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -88,19 +89,20 @@ impl FilterValue for bool {
 }
 
 macro_rules! user_filters {
-    ($( $(#[doc = $doc:literal])* $name:ident: $ty:ty as $raw:ty, )*) => {
+    ($( $(#[doc = $doc:literal])* $name:ident: $ty:ty as $raw:ty { $($key:ident = $val:tt),* }, )*) => {
         /// Filters of the customer-user list; they combine with AND.
         #[derive(Debug, Clone, Default, PartialEq, IntoParams)]
         #[into_params(parameter_in = Query)]
         pub struct UserFilter {
-            $( $(#[doc = $doc])* #[param(value_type = Option<$raw>)] pub $name: Option<$ty>, )*
+            $( $(#[doc = $doc])* #[param(value_type = Option<$raw> $(, $key = $val)*)]
+               pub $name: Option<$ty>, )*
         }
 
         /// Filters sent in the body, as the docs' clients do. `null` is refused.
         #[derive(Deserialize, ToSchema, Default)]
         #[serde(deny_unknown_fields)]
         pub struct UserFilterBody {
-            $( $(#[doc = $doc])* #[serde(default)] #[schema(value_type = Option<$raw>)]
+            $( $(#[doc = $doc])* #[serde(default)] #[schema(value_type = $raw $(, $key = $val)*)]
                pub $name: Field<$raw>, )*
         }
 
@@ -121,15 +123,17 @@ macro_rules! user_filters {
     };
 }
 
+// Each filter: its name, its typed value, its JSON type, and the bounds the
+// OpenAPI document states for it.
 user_filters! {
     /// Case-insensitive substring of the name; `%`, `_`, `\` are literal.
-    name: NameQuery as String,
+    name: NameQuery as String { min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$" },
     /// Case-insensitive exact e-mail.
-    email: EmailQuery as String,
+    email: EmailQuery as String { min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$" },
     /// Exact external id.
-    external_id: ExternalIdQuery as String,
+    external_id: ExternalIdQuery as String { min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$" },
     /// `true` or `false`.
-    active: bool as bool,
+    active: bool as bool {},
 }
 
 fn read_one<'q, T: FilterValue>(
@@ -137,12 +141,15 @@ fn read_one<'q, T: FilterValue>(
     body: Field<T::Raw>,
     query: &impl Fn(&str) -> Option<&'q str>,
 ) -> Result<Option<T>, String> {
+    // Both places are checked even where the body wins, so a bad value is
+    // refused wherever it was sent.
+    let from_query = query(name)
+        .map(|text| T::from_query(name, text))
+        .transpose()?;
     match body {
         Field::Null => Err(format!("{name} filter must not be null")),
         Field::Set(raw) => T::from_body(name, raw).map(Some),
-        Field::Absent => query(name)
-            .map(|text| T::from_query(name, text))
-            .transpose(),
+        Field::Absent => Ok(from_query),
     }
 }
 

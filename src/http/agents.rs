@@ -21,8 +21,8 @@ impl Endpoint for AgentsRead {
 
 #[utoipa::path(get, path = "/agents", tag = "agents",
     params(
-        ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 4294967295.0, description = "≥ 1, default 1"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20"),
     ),
     responses((status = 200, body = AgentList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn list(

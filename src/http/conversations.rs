@@ -19,8 +19,9 @@ use crate::error::{ApiError, ApiResult};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationFilterBody {
+    /// Only this customer user's conversations (wins over the query's).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1)]
     customer_user_id: Field<String>,
 }
 
@@ -45,16 +46,18 @@ impl QueryNames for ListQuery {
 
 #[utoipa::path(get, path = "/conversations", tag = "conversations",
     params(
-        ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
-        ("customer_user_id" = Option<String>, Query, description = "Only this customer user's conversations (the body's value wins)"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 4294967295.0, description = "≥ 1, default 1"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20"),
+        ("customer_user_id" = Option<String>, Query, min_length = 1, description = "Only this customer user's conversations (the body's value wins)"),
     ),
+    request_body(content = Option<ConversationFilterBody>, description = "Optional filter (and credentials), as the docs' clients send filters"),
     responses((status = 200, body = ConversationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     call: Call<ConversationFilterBody, ListQuery>,
 ) -> ApiResult<Json<ConversationList>> {
     let page = call.query.page(20)?;
+    let from_query = call.query.get("customer_user_id");
     let user = match call.body.customer_user_id {
         Field::Null => {
             return Err(ApiError::bad_request(
@@ -62,9 +65,10 @@ pub async fn list(
             ))
         }
         Field::Set(v) => Some(v),
-        Field::Absent => call.query.get("customer_user_id").map(str::to_owned),
+        Field::Absent => from_query.map(str::to_owned),
     };
-    if user.as_deref() == Some("") {
+    // The query's value is checked even when the body's wins.
+    if user.as_deref() == Some("") || from_query == Some("") {
         return Err(ApiError::bad_request(
             "customer_user_id filter must not be empty",
         ));
@@ -101,8 +105,8 @@ pub async fn get(
 #[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations",
     params(
         ("id" = String, Path, description = "Conversation id (conv_…)"),
-        ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 50"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 4294967295.0, description = "≥ 1, default 1"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 50"),
     ),
     responses((status = 200, body = MessageList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn messages(

@@ -68,6 +68,7 @@ impl RateScope {
         if decision.allowed {
             Ok(())
         } else {
+            crate::http::metrics::record_refusal(decision.policy.name());
             Err(ApiError::TooManyRequests {
                 message: decision.refusal(),
                 retry_after_secs: decision.retry_after_secs,

@@ -15,6 +15,9 @@ use tokio::net::TcpListener;
 use crate::store::PoolWatch;
 
 const DURATION: &str = "http_request_duration_seconds";
+/// The chat module's model timings (`model_reply_duration_seconds`,
+/// `model_first_delta_seconds`): replies take seconds, not milliseconds.
+const MODEL_TIMINGS: &str = "model_";
 
 /// Counts one answered request; `route` is the matched route pattern, never
 /// the raw path, so the number of series stays bounded.
@@ -30,6 +33,12 @@ pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
     metrics::histogram!(DURATION, "method" => method, "route" => route).record(seconds);
 }
 
+/// Counts one request refused by a rate limit (`policy`: tokens, api, chat,
+/// or auth for the failed-authentication lockout).
+pub fn record_refusal(policy: &'static str) {
+    metrics::counter!("rate_limit_refusals_total", "policy" => policy).increment(1);
+}
+
 /// Installs the process's recorder and serves `/metrics` on `listener`.
 pub fn start(listener: TcpListener, pools: PoolWatch) -> anyhow::Result<()> {
     let handle = PrometheusBuilder::new()
@@ -37,6 +46,12 @@ pub fn start(listener: TcpListener, pools: PoolWatch) -> anyhow::Result<()> {
             Matcher::Full(DURATION.into()),
             &[
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ],
+        )?
+        .set_buckets_for_metric(
+            Matcher::Prefix(MODEL_TIMINGS.into()),
+            &[
+                0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
             ],
         )?
         .install_recorder()?;

@@ -8,6 +8,7 @@ pub mod limit;
 mod linger;
 pub mod log;
 pub mod metrics;
+mod openapi;
 // Connections and time limits.
 pub mod conn;
 pub mod deadline;
@@ -67,14 +68,21 @@ fn documented(chat_origins: &[String]) -> (Router<SharedState>, OpenApiRouter<Sh
     let api = api(chat_origins);
     let root = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(ops::health))
+        .routes(routes!(widget::widget_js))
+        .routes(routes!(widget::chat_demo))
+        .routes(routes!(widget::chat_demo_js))
         .nest("/rest/v1", api.clone());
     (Router::from(api), root)
 }
 
-/// The OpenAPI document, generated once from the route list.
+/// The OpenAPI document, generated once from the route list, then given
+/// what applies by path (`openapi::Contract`: credentials, common errors).
 pub fn openapi() -> &'static utoipa::openapi::OpenApi {
-    static DOC: LazyLock<utoipa::openapi::OpenApi> =
-        LazyLock::new(|| documented(&[]).1.into_openapi());
+    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+        let mut doc = documented(&[]).1.into_openapi();
+        utoipa::Modify::modify(&openapi::Contract, &mut doc);
+        doc
+    });
     &DOC
 }
 
@@ -82,9 +90,6 @@ pub fn router(state: SharedState) -> Router {
     let (api, root) = documented(&state.config.chat_origins);
     let (root, _) = root.split_for_parts();
     root.merge(ops::docs())
-        .route("/widget.js", axum::routing::get(widget::widget_js))
-        .route("/chat-demo", axum::routing::get(widget::chat_demo))
-        .route("/chat-demo.js", axum::routing::get(widget::chat_demo_js))
         // The docs' own examples double the prefix; both answer.
         .nest("/rest/v1/v1", api)
         .fallback(ops::not_found)

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::OpenApi;
 
+use super::users::bulk::BulkItem;
 use super::views::{ErrorBody, Health, RateLimitHealth};
 use crate::app::SharedState;
 use crate::error::{error_response, ApiError};
@@ -34,42 +35,29 @@ pub async fn health(State(state): State<SharedState>) -> Response {
     info(
         title = "PerformChat-compatible API",
         description = "Chat tokens for AI agents and the customer users behind them. \
-        Every endpoint except /health and /rest/v1/openapi.json needs an API key: HTTP Basic (keyId:keySecret), \
-        the body fields keyId and keySecret (on every method, GET included), or the X-Api-Key-Id and X-Api-Key-Secret headers. \
-        Rate limits per key (tokens: token generation; api: the rest) are reported in RateLimit-Limit, RateLimit-Remaining, \
-        RateLimit-Reset, RateLimit-Policy and RateLimit on every authenticated answer; 429 answers carry Retry-After. \
-        An address that fails authentication too often gets 429 until its lockout bucket has room again."
+        Every /rest/v1 route except /rest/v1/openapi.json and the chat routes needs an API key, in any of three places \
+        (the first one present is used): HTTP Basic (keyId:keySecret), the body fields keyId and keySecret \
+        (on every method, GET included), or the X-Api-Key-Id and X-Api-Key-Secret headers. \
+        The chat routes (/rest/v1/chat/...) take only the end user's chat token as a Bearer token. \
+        Every /rest/v1 route is also served under /rest/v1/v1 (the same handlers), as the PerformChat docs' examples use that prefix. \
+        Rate limits per key (tokens: token generation; api: the rest; chat: messages per customer user) are reported in \
+        RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy and RateLimit on every authenticated answer; \
+        429 answers carry Retry-After. An address that fails authentication too often gets 429 until its lockout bucket has room again. \
+        Every answer carries X-Request-Id (the caller's, when it is 1-128 visible ASCII characters, else a fresh one). \
+        Errors always have the body {statusCode, message, error}; a known path with a method it does not have answers 405 with an Allow header."
     ),
-    components(schemas(ErrorBody)),
-    modifiers(&ChatTokenScheme)
+    components(schemas(ErrorBody, BulkItem))
 )]
 pub struct ApiDoc;
 
-/// The chat routes (spec 8) take the end user's chat token as a bearer token.
-struct ChatTokenScheme;
-
-impl utoipa::Modify for ChatTokenScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "chat_token",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("A chat token from POST /rest/v1/auth/token"))
-                    .build(),
-            ),
-        );
-    }
-}
-
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "This OpenAPI document")))]
-pub async fn openapi_json() -> Response {
+    responses((status = 200, description = "This OpenAPI document", content_type = "application/json")))]
+pub async fn openapi_json(State(state): State<SharedState>) -> Response {
     // Generated from the route list in `http/mod.rs`; 3.1 as utoipa 5 emits.
-    Json(super::openapi()).into_response()
+    // The token lifetime's bound is configuration, so it is filled in here.
+    let mut doc = super::openapi().clone();
+    super::openapi::set_expires_in_pattern(&mut doc, state.config.max_token_ttl_secs);
+    Json(doc).into_response()
 }
 
 /// The API reference, browsable at `/docs`: Swagger UI with its assets

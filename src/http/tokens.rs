@@ -22,9 +22,11 @@ use crate::store::TokenUser;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TokenRequest {
     /// The caller's own id for the user (stored as `external_id`), 1–255 characters.
+    #[schema(min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     user_id: String,
     agent_id: String,
-    /// `<positive integer><s|m|h|d>`, default `24h`, at most `30d`.
+    /// `<positive integer><s|m|h|d>`, default `24h`, at most the server's
+    /// maximum (`30d` unless configured otherwise; the pattern spells it out).
     #[schema(example = "24h")]
     expires_in: Option<String>,
 }
@@ -139,6 +141,7 @@ impl Endpoint for VerifyRequest {
     request_body = VerifyRequest,
     responses(
         (status = 200, body = VerifyResponse),
+        (status = 400, description = "token missing or not a string, an unknown field", body = ErrorBody),
         (status = 401, description = "Invalid or expired token, inactive user or agent, invalidated token, other company", body = ErrorBody),
         (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
     ))]

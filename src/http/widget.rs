@@ -44,6 +44,12 @@ fn none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
         .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours)
 }
 
+#[utoipa::path(get, path = "/widget.js", tag = "widget",
+    params(("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer")),
+    responses(
+        (status = 200, description = "The chat widget: PerformChat.init({ baseUrl, getToken, target? })", content_type = "text/javascript"),
+        (status = 304, description = "Not modified: the ETag matched"),
+    ))]
 pub async fn widget_js(headers: HeaderMap) -> Response {
     let etag = WIDGET_ETAG.clone();
     let cache = HeaderValue::from_static(WIDGET_CACHE);
@@ -92,6 +98,8 @@ static DEMO_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
 
 /// The demo page reads its token from the URL fragment, which browsers never
 /// send, so the token stays out of request lines and access logs.
+#[utoipa::path(get, path = "/chat-demo", tag = "widget",
+    responses((status = 200, description = "A page with the widget; give it a chat token as /chat-demo#token=…", content_type = "text/html")))]
 pub async fn chat_demo() -> Response {
     (
         [
@@ -117,6 +125,8 @@ pub async fn chat_demo() -> Response {
 
 /// The demo page's own script, a separate file so the page's policy needs no
 /// inline script.
+#[utoipa::path(get, path = "/chat-demo.js", tag = "widget",
+    responses((status = 200, description = "The demo page's script", content_type = "text/javascript")))]
 pub async fn chat_demo_js() -> Response {
     (
         [

@@ -199,6 +199,31 @@ impl Node {
         }
         all
     }
+
+    /// Every message of a conversation as (id, role, content), oldest first,
+    /// walking the company-side pages.
+    pub async fn all_messages(
+        &self,
+        key: &(String, String),
+        conversation: &str,
+    ) -> Vec<(String, String, String)> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let path =
+                format!("/rest/v1/conversations/{conversation}/messages?limit=100&page={page}");
+            let (status, body) = self.get(&path, key).await;
+            assert_eq!(status, 200, "{body}");
+            let data = body["data"].as_array().expect("data");
+            if data.is_empty() {
+                break;
+            }
+            all.extend(data.iter().map(|m| {
+                let field = |name: &str| m[name].as_str().expect("message field").to_owned();
+                (field("id"), field("role"), field("content"))
+            }));
+        }
+        all
+    }
 }
 
 /// Creates a SQLite database file the way an operator does before any admin

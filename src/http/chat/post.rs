@@ -28,6 +28,11 @@ use crate::limits::Policy;
 #[serde(deny_unknown_fields)]
 pub struct NewMessage {
     /// 1–8000 characters, not only whitespace, no NUL.
+    #[schema(
+        min_length = 1,
+        max_length = 8000,
+        pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     content: String,
 }
 
@@ -106,18 +111,39 @@ pub async fn post(
     ))
 }
 
+/// One SSE reply stream held open by a client, counted in `/metrics` from
+/// the answer until the stream ends or the client leaves.
+struct OpenStream;
+
+const STREAMS_OPEN: &str = "chat_streams_open";
+
+impl OpenStream {
+    fn new() -> Self {
+        metrics::gauge!(STREAMS_OPEN).increment(1);
+        OpenStream
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!(STREAMS_OPEN).decrement(1);
+    }
+}
+
 fn sse(
     question: MessageView,
     events: UnboundedReceiver<ReplyEvent>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let first = stream::once(async move { json_event("user_message", &question) });
-    let rest = stream::unfold(events, |mut rx| async move {
+    // The counter lives in the stream's state, so it drops with the stream
+    // whether the reply ended or the client went away.
+    let rest = stream::unfold((events, OpenStream::new()), |(mut rx, open)| async move {
         let event = match rx.recv().await? {
             ReplyEvent::Delta(text) => json_event("delta", &json!({ "content": text })),
             ReplyEvent::Done(reply) => json_event("assistant_message", &MessageView::from(reply)),
             ReplyEvent::Failed(e) => json_event("error", &e.body()),
         };
-        Some((event, rx))
+        Some((event, (rx, open)))
     });
     Sse::new(first.chain(rest).map(Ok)).keep_alive(KeepAlive::default())
 }

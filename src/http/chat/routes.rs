@@ -88,15 +88,16 @@ pub async fn session(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConversation {
-    /// 1–200 characters; when left out, the first message gives the title.
+    /// 1–200 characters, not only whitespace, no NUL; when left out or
+    /// `null`, the first message gives the title.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
     title: Field<String>,
 }
 
 #[utoipa::path(post, path = "/conversations", tag = "chat",
     security(("chat_token" = [])),
-    request_body = NewConversation,
+    request_body(content = Option<NewConversation>, description = "An empty body starts an untitled conversation"),
     responses((status = 201, body = ConversationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
@@ -121,8 +122,8 @@ pub async fn create(
 #[utoipa::path(get, path = "/conversations", tag = "chat",
     security(("chat_token" = [])),
     params(
-        ("page" = Option<u32>, Query, description = "≥ 1, default 1"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 4294967295.0, description = "≥ 1, default 1"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20"),
     ),
     responses((status = 200, description = "The user's conversations with the token's agent, most recently updated first", body = ConversationList),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -161,8 +162,8 @@ pub struct ChatMessages {
     security(("chat_token" = [])),
     params(
         ("id" = String, Path, description = "Conversation id (conv_…)"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 50"),
-        ("before" = Option<String>, Query, description = "A message id: the messages just before it"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 50"),
+        ("before" = Option<String>, Query, min_length = 1, description = "A message id of this conversation: the messages just before it"),
     ),
     responses((status = 200, description = "The latest messages, in chronological order", body = ChatMessages),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]

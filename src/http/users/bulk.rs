@@ -23,9 +23,11 @@ pub const MAX_ITEMS: usize = 1000;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkBody {
-    /// 1 to 1000 items. Items are checked one by one, so each is taken as
-    /// any JSON value here and a malformed one fails alone.
-    #[schema(value_type = Vec<BulkItem>)]
+    /// 1 to 1000 items, each shaped as the `BulkItem` schema says. Items are
+    /// checked one by one and a malformed one fails alone (its result says
+    /// why, the others are applied), so the request itself takes any JSON
+    /// value as an item.
+    #[schema(value_type = Vec<Value>, min_items = 1, max_items = 1000)]
     updates: Vec<Value>,
 }
 
@@ -37,30 +39,33 @@ impl Endpoint for BulkBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkItem {
+    #[schema(min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     external_id: String,
+    /// `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     name: Field<String>,
+    /// `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 320)]
     email: Field<String>,
     /// Applied as an RFC 7396 merge patch, as PATCH does.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Object)]
     metadata_merge: Field<Value>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     active: Field<bool>,
     /// Create the user when missing (default false: reported as not found).
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     create: Field<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct BulkResult {
-    /// As sent in the item (`null` when it had none).
-    #[schema(value_type = Option<String>)]
+    /// As sent in the item, whatever its type (`null` when it had none).
+    #[schema(value_type = Value)]
     external_id: Value,
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

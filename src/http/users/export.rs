@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, StreamExt};
+use utoipa::ToSchema;
 
 use super::list::filter;
 use crate::app::SharedState;
@@ -40,7 +41,8 @@ impl QueryNames for ExportQuery {
     const NAMES: &'static [&'static [&'static str]] = &[&["format"], UserFilter::NAMES];
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, ToSchema)]
+#[schema(rename_all = "lowercase")]
 enum Format {
     Csv,
     Ndjson,
@@ -163,10 +165,10 @@ impl Cursor {
 /// come from the body or the query string, the body winning, as in the list.
 #[utoipa::path(get, path = "/customer-users/export", tag = "customer-users",
     params(
-        ("format" = Option<String>, Query, description = "`csv` (default) or `ndjson`."),
+        ("format" = inline(Option<Format>), Query, description = "`csv` (default) or `ndjson`."),
         UserFilter,
     ),
-    request_body(content = UserFilterBody, description = "Optional filters (and credentials)"),
+    request_body(content = Option<UserFilterBody>, description = "Optional filters (and credentials)"),
     responses(
         (status = 200, description = "CSV with header `id,external_id,name,email,active,created_at,last_seen_at,metadata`, or one user object per line",
             content((String = "text/csv"), (String = "application/x-ndjson"))),

@@ -30,11 +30,11 @@ impl QueryNames for ListQuery {
 
 #[utoipa::path(get, path = "/customer-users", tag = "customer-users",
     params(
-        ("page" = Option<u32>, Query, description = "≥ 1, default 1."),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20."),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 4294967295.0, description = "≥ 1, default 1."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20."),
         UserFilter,
     ),
-    request_body(content = UserFilterBody, description = "Optional filters (and credentials), as the docs' clients send them"),
+    request_body(content = Option<UserFilterBody>, description = "Optional filters (and credentials), as the docs' clients send them"),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,

@@ -17,22 +17,25 @@ use crate::http::views::{ErrorBody, UserView};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserBody {
+    /// `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
     name: Field<String>,
+    /// A syntactically valid address; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 320)]
     email: Field<String>,
     /// Replaces the stored object (≤ 16 KiB compact, depth ≤ 8).
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Object)]
     metadata: Field<Value>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     active: Field<bool>,
-    /// Refused: the external id cannot be changed.
+    /// Always refused (the external id cannot be changed), so not part of
+    /// the documented body: sending it is an unknown field to the document.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     external_id: Field<Value>,
 }
 
@@ -109,7 +112,7 @@ pub(super) fn user_changes(
 
 #[utoipa::path(put, path = "/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
-    request_body = UpdateUserBody,
+    request_body(content = Option<UpdateUserBody>, description = "The fields to change; an empty body changes nothing"),
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,

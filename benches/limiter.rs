@@ -18,7 +18,7 @@ use performchat::domain::{now_ms, Environment, Permissions};
 use performchat::limits::{
     Bucket, Clock, Gcra, LimitsConfig, MemoryLimiter, Policy, Rate, RateLimits,
 };
-use performchat::store::{ConnectOptions, SqlStore, Store};
+use performchat::store::{ConnectOptions, SqlStore, Store, TenantStore};
 
 fn per_op(total: Duration, ops: u64) -> String {
     let ns = total.as_nanos() as f64 / ops as f64;
@@ -147,7 +147,7 @@ async fn app(limits: LimitsConfig) -> (axum::Router, String, String, tempfile::T
     let state = AppState::new(store as Arc<dyn Store>, None, config)
         .await
         .unwrap();
-    (performchat::app::router(state), key.id, secret, dir)
+    (performchat::http::router(state), key.id, secret, dir)
 }
 
 /// Whole requests through the router (GET /rest/v1/agents on SQLite), the

@@ -1,11 +1,10 @@
-//! Builds the application: shared state, the router, and `serve`.
+//! The application's state: configuration and the handles every request
+//! needs (store, signer, rate limits, models, reply tasks). The HTTP layer
+//! builds on it (`http::router`, `http::serve`); nothing here knows HTTP.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use tokio::net::TcpListener;
 
 use crate::auth::TokenSigner;
 use crate::chat::{ChatConfig, ReplyTasks};
@@ -19,7 +18,7 @@ pub struct Config {
     /// Upper bound for a token's `expiresIn`, in seconds.
     pub max_token_ttl_secs: i64,
     /// Request, header and body time limits and the connection cap.
-    pub time_limits: crate::http::deadline::TimeLimits,
+    pub time_limits: TimeLimits,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
     pub limits: LimitsConfig,
@@ -43,6 +42,30 @@ impl Default for Config {
             model_limits: ModelLimits::default(),
             chat: ChatConfig::default(),
             chat_origins: Vec::new(),
+        }
+    }
+}
+
+/// The server's time and connection limits (the CLI fills them from flags).
+#[derive(Debug, Clone, Copy)]
+pub struct TimeLimits {
+    /// From the request head to the response head.
+    pub request: Duration,
+    /// For a client to send its request headers.
+    pub header: Duration,
+    /// For a client to send its whole body, from the request head on.
+    pub body: Duration,
+    /// Open connections; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for TimeLimits {
+    fn default() -> Self {
+        TimeLimits {
+            request: Duration::from_secs(30),
+            header: Duration::from_secs(10),
+            body: Duration::from_secs(20),
+            max_connections: 1024,
         }
     }
 }
@@ -87,7 +110,7 @@ impl AppState {
             None => store
                 .shared_jwt_secret(&crate::auth::new_signing_secret())
                 .await
-                .map_err(|e| anyhow::anyhow!("reading the JWT secret: {e}"))?,
+                .map_err(|e| anyhow::Error::new(e).context("reading the JWT secret"))?,
         };
         let limits = RateLimits::start(&config.limits).await?;
         let models = ModelRegistry::new(config.llm.clone(), config.model_limits)?;
@@ -116,49 +139,8 @@ impl AppState {
         let (company_id, key_id) = (company_id.to_owned(), key_id.to_owned());
         tokio::spawn(async move {
             if let Err(e) = state.store.touch_api_key(&company_id, &key_id, now).await {
-                tracing::warn!(error = %e, "could not record API key use");
+                tracing::warn!(error = %crate::error::chain(&e), "could not record API key use");
             }
         });
-    }
-}
-
-pub fn router(state: SharedState) -> axum::Router {
-    crate::http::router(state)
-}
-
-/// Serves until `shutdown` resolves, then stops accepting and lets in-flight
-/// requests finish for at most the configured grace period.
-pub async fn serve(
-    listener: TcpListener,
-    state: SharedState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let grace = state.config.shutdown_grace;
-    let replies = Arc::clone(&state.replies);
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        let _ = stopping_tx.send(());
-    };
-    // The peer address (ConnectInfo, set by the accept loop) feeds the
-    // request log and the per-address lockout.
-    let limits = state.config.time_limits;
-    let server = crate::http::conn::serve(listener, router(state), limits, signal);
-    // Replies whose clients already left are still generating: they get
-    // the same grace, so they are stored rather than cut off.
-    let server = async move {
-        let result = server.await;
-        replies.idle().await;
-        result
-    };
-    tokio::select! {
-        result = server => result,
-        _ = async {
-            let _ = stopping_rx.await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!("in-flight requests or replies did not finish within {grace:?}; exiting");
-            Ok(())
-        }
     }
 }

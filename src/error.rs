@@ -1,8 +1,16 @@
-//! The one error type every layer returns, rendered as the spec's error body
-//! `{ "statusCode", "message", "error" }`.
+//! The API's error type, rendered as the spec's error body
+//! `{ "statusCode", "message", "error" }`. This is where HTTP statuses meet
+//! the store's errors: `From<StoreError>` below is the one mapping.
+
+use std::error::Error as StdError;
+use std::fmt::Write as _;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::{StoreError, UniqueKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -19,8 +27,6 @@ pub enum ApiError {
     /// The client took too long to send the request.
     #[error("{0}")]
     RequestTimeout(String),
-    #[error("{0}")]
-    MethodNotAllowed(String),
     #[error("{message}")]
     TooManyRequests {
         message: String,
@@ -31,8 +37,32 @@ pub enum ApiError {
     /// An upstream (the language model) failed.
     #[error("{0}")]
     BadGateway(&'static str),
+    /// Our own failure. The cause (with its chain) goes to the log, never to
+    /// the client: it may name tables or queries.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(Box<dyn StdError + Send + Sync>),
+}
+
+/// The error body of every failed request.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[schema(example = 400)]
+    pub status_code: u16,
+    #[schema(example = "limit must be an integer between 1 and 100")]
+    pub message: String,
+    #[schema(example = "Bad Request")]
+    pub error: String,
+}
+
+impl ErrorBody {
+    pub fn new(status: StatusCode, message: &str) -> Self {
+        ErrorBody {
+            status_code: status.as_u16(),
+            message: message.to_owned(),
+            error: status.canonical_reason().unwrap_or("Error").to_owned(),
+        }
+    }
 }
 
 impl ApiError {
@@ -48,55 +78,51 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
-}
 
-impl ApiError {
-    /// The error body as JSON (for an SSE `error` event); internal details
-    /// stay in the log, as in [`IntoResponse`].
-    pub fn body(&self) -> serde_json::Value {
-        let message = match self {
-            ApiError::Internal(_) => "Internal server error".to_owned(),
+    /// The message the client sees; internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Internal(cause) => {
+                tracing::error!(cause = %chain(cause.as_ref()), "internal error");
+                "Internal server error".to_owned()
+            }
             other => other.to_string(),
-        };
-        error_body(self.status(), &message)
+        }
+    }
+
+    /// The error body as JSON (for an SSE `error` event).
+    pub fn body(&self) -> serde_json::Value {
+        let body = ErrorBody::new(self.status(), &self.public_message());
+        serde_json::to_value(body).unwrap_or_default()
     }
 }
 
-pub fn error_body(status: StatusCode, message: &str) -> serde_json::Value {
-    serde_json::json!({
-        "statusCode": status.as_u16(),
-        "message": message,
-        "error": status.canonical_reason().unwrap_or("Error"),
-    })
+/// An error and its sources, `outer: inner: …`, for the log.
+pub fn chain(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let _ = write!(text, ": {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 /// Builds the spec's error body for any status, so layers that never see an
 /// `ApiError` (panics, routing) answer in the same shape.
 pub fn error_response(status: StatusCode, message: &str) -> Response {
-    let body = error_body(status, message);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, axum::Json(ErrorBody::new(status, message))).into_response()
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) = &self {
-            // The detail may name tables or queries: log it, never send it.
-            tracing::error!(%detail, "internal error");
-            return error_response(self.status(), "Internal server error");
-        }
-        let mut response = error_response(self.status(), &self.to_string());
+        let mut response = error_response(self.status(), &self.public_message());
         if let ApiError::TooManyRequests {
             retry_after_secs, ..
         } = self
@@ -109,18 +135,25 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::PoolTimedOut => ApiError::Unavailable("Database is busy, try again"),
+/// What a storage failure means to an API client. A unique rule is a
+/// conflict only where a client can cause it; elsewhere it is our bug.
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound(message) => ApiError::NotFound(message),
+            StoreError::Duplicate {
+                key: UniqueKey::UserExternalId,
+                ..
+            } => ApiError::Conflict("A customer user with this external_id already exists".into()),
+            StoreError::Contention(message) => ApiError::Conflict(message.into()),
+            StoreError::Busy(_) => ApiError::Unavailable("Database is busy, try again"),
             // The database is out of reach: a client may retry, so say so.
-            sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(_) => {
                 ApiError::Unavailable("Database is unavailable, try again")
             }
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                ApiError::Conflict("A resource with this identifier already exists".into())
+            other @ (StoreError::Duplicate { .. } | StoreError::Other(_)) => {
+                ApiError::Internal(Box::new(other))
             }
-            _ => ApiError::Internal(err.to_string()),
         }
     }
 }

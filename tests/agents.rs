@@ -4,7 +4,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use performchat::domain::now_ms;
-use performchat::store::Store;
+use performchat::store::TenantStore;
 use serde_json::{json, Value};
 
 const AGENTS: &str = "/rest/v1/agents";

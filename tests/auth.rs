@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use performchat::domain::now_ms;
 use performchat::limits::{LimitsConfig, Rate};
-use performchat::store::Store;
+use performchat::store::TenantStore;
 use serde_json::{json, Value};
 
 use common::{Reply, TestApp};

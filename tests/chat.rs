@@ -16,7 +16,7 @@ use common::{Served, TestApp};
 use fake_model::FakeModel;
 use performchat::app::Config;
 use performchat::chat::{ChatConfig, HistoryBudget};
-use performchat::store::Store;
+use performchat::store::TenantStore;
 
 const TEMPLATE: &str =
     "You help {{customer_user.name}}/{{customer_user.external_id}} for {{agent.name}} on {{date}}.";
@@ -31,10 +31,8 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 backend_tests! {
     async fn sse_events_come_in_order_and_the_stored_history_equals_the_stream(app) {
         let model = FakeModel::start().await;
-        let t = app.tenant("Acme").await;
-        let agent = model_agent(&app, &t, &model.url, "echo", TEMPLATE).await;
-        let (token, user) = chat_token(&app, &t, &agent, "u1").await;
-        let conv = new_conversation(&app, &token, json!({})).await;
+        let Scene { t, agent, token, user, conv } =
+            scene(&app, &model.url, "echo", TEMPLATE, "u1", json!({})).await;
 
         let (status, events) = say_sse(&app, &token, &conv, "hello   there\n friend").await;
         assert_eq!(status, 200);
@@ -69,10 +67,8 @@ backend_tests! {
         };
         let app = TestApp::with_config(app.db.backend(), config).await;
         let model = FakeModel::start().await;
-        let t = app.tenant("Acme").await;
-        let agent = model_agent(&app, &t, &model.url, "echo", TEMPLATE).await;
-        let (token, _) = chat_token(&app, &t, &agent, "ext-{{date}}").await;
-        let conv = new_conversation(&app, &token, json!({ "title": "Billing" })).await;
+        let Scene { t, token, conv, .. } =
+            scene(&app, &model.url, "echo", TEMPLATE, "ext-{{date}}", json!({ "title": "Billing" })).await;
         for q in ["one", "two", "three"] {
             assert_eq!(say(&app, &token, &conv, q).await.status, 201);
         }
@@ -95,10 +91,8 @@ backend_tests! {
 
     async fn titles_come_from_the_first_message_only(app) {
         let model = FakeModel::start().await;
-        let t = app.tenant("Acme").await;
-        let agent = model_agent(&app, &t, &model.url, "echo", "Hi").await;
-        let (token, _) = chat_token(&app, &t, &agent, "u1").await;
-        let conv = new_conversation(&app, &token, json!({})).await;
+        let Scene { t, token, conv, .. } =
+            scene(&app, &model.url, "echo", "Hi", "u1", json!({})).await;
         let created = app.get(&format!("/rest/v1/conversations/{conv}"), t.creds()).await;
         assert_eq!(created.body["title"], json!(null));
         let words = "Why was my invoice for the enterprise plan charged twice this month although I cancelled";
@@ -110,10 +104,8 @@ backend_tests! {
 
     async fn a_second_reply_while_one_is_generating_is_409_and_stores_nothing(app) {
         let model = FakeModel::start().await;
-        let t = app.tenant("Acme").await;
-        let agent = model_agent(&app, &t, &model.url, "gated", "Hi").await;
-        let (token, _) = chat_token(&app, &t, &agent, "u1").await;
-        let conv = new_conversation(&app, &token, json!({})).await;
+        let Scene { token, conv, .. } =
+            scene(&app, &model.url, "gated", "Hi", "u1", json!({})).await;
         let first = {
             let (router, token, conv) = (app.router.clone(), token.clone(), conv.clone());
             tokio::spawn(async move {
@@ -135,10 +127,8 @@ backend_tests! {
 
     async fn a_reply_is_stored_after_the_client_disconnects(app) {
         let model = FakeModel::start().await;
-        let t = app.tenant("Acme").await;
-        let agent = model_agent(&app, &t, &model.url, "gated", "Hi").await;
-        let (token, _) = chat_token(&app, &t, &agent, "u1").await;
-        let conv = new_conversation(&app, &token, json!({})).await;
+        let Scene { token, conv, .. } =
+            scene(&app, &model.url, "gated", "Hi", "u1", json!({})).await;
         let served = app.serve().await;
         leave_after_the_first_delta(&served, &token, &conv, "take your time").await;
         model.release();
@@ -156,10 +146,8 @@ backend_tests! {
 
     async fn a_graceful_shutdown_waits_for_replies_whose_clients_left(app) {
         let model = FakeModel::start().await;
-        let t = app.tenant("Acme").await;
-        let agent = model_agent(&app, &t, &model.url, "gated", "Hi").await;
-        let (token, _) = chat_token(&app, &t, &agent, "u1").await;
-        let conv = new_conversation(&app, &token, json!({})).await;
+        let Scene { token, conv, .. } =
+            scene(&app, &model.url, "gated", "Hi", "u1", json!({})).await;
         let served = app.serve().await;
         leave_after_the_first_delta(&served, &token, &conv, "still there?").await;
         let mut stopping = tokio::spawn(served.shutdown());
@@ -173,10 +161,8 @@ backend_tests! {
 
     async fn a_failing_model_is_a_502_that_keeps_the_question(app) {
         let model = FakeModel::start().await;
-        let t = app.tenant("Acme").await;
-        let fail = model_agent(&app, &t, &model.url, "fail", "Hi").await;
-        let (token, _) = chat_token(&app, &t, &fail, "u1").await;
-        let conv = new_conversation(&app, &token, json!({})).await;
+        let Scene { t, token, conv, .. } =
+            scene(&app, &model.url, "fail", "Hi", "u1", json!({})).await;
         let r = say(&app, &token, &conv, "are you there?").await;
         assert_eq!(r.assert_error(502), "Language model unavailable");
         let (status, events) = say_sse(&app, &token, &conv, "still there?").await;
@@ -233,10 +219,8 @@ backend_tests! {
 
     async fn message_count_stays_exact_under_concurrent_posts(app) {
         let model = FakeModel::start().await;
-        let t = app.tenant("Acme").await;
-        let agent = model_agent(&app, &t, &model.url, "echo", "Hi").await;
-        let (token, _) = chat_token(&app, &t, &agent, "u1").await;
-        let conv = new_conversation(&app, &token, json!({})).await;
+        let Scene { t, token, conv, .. } =
+            scene(&app, &model.url, "echo", "Hi", "u1", json!({})).await;
         let posts = (0..8).map(|i| {
             let (router, token, conv) = (app.router.clone(), token.clone(), conv.clone());
             tokio::spawn(async move {

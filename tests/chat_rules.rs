@@ -11,7 +11,7 @@ use serde_json::json;
 
 use chat::*;
 use performchat::domain::now_ms;
-use performchat::store::Store;
+use performchat::store::TenantStore;
 
 backend_tests! {
     async fn only_a_valid_bearer_chat_token_opens_the_chat(app) {

@@ -11,7 +11,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 
 use common::TestApp;
-use performchat::store::{Backend, Store};
+use performchat::store::{Backend, TenantStore};
 
 async fn run(url: &str, key: &(String, String), args: &[&str]) -> (bool, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_performchat"));

@@ -14,7 +14,7 @@ use common::Tenant;
 use limits::{app_with_clock, from, header, number, token_body, TOKEN, USERS};
 use performchat::domain::now_ms;
 use performchat::limits::LimitsConfig;
-use performchat::store::Store;
+use performchat::store::TenantStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_failed_authentications_lock_that_address_out_and_no_other() {

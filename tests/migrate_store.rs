@@ -307,3 +307,29 @@ async fn refuses_a_source_with_data_it_cannot_copy() {
     assert!(!out.status.success(), "copied despite an unknown table");
     assert!(err.contains("tickets holds 1 rows"), "{err}");
 }
+
+/// The copy's own column list against the migrated schema: a column added
+/// by a migration but not to the copy would be dropped without a word.
+async fn copy_matches_the_schema(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = performchat::store::SqlStore::connect(&db.url, &Default::default())
+        .await
+        .unwrap();
+    let drift = performchat::store::schema_drift(&store).await.unwrap();
+    store.close().await;
+    assert!(drift.is_empty(), "{backend:?}:\n{}", drift.join("\n"));
+}
+
+#[tokio::test]
+async fn copy_matches_the_sqlite_schema() {
+    copy_matches_the_schema(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL run skipped: set PERFORMCHAT_TEST_POSTGRES_URL"
+)]
+async fn copy_matches_the_postgres_schema() {
+    copy_matches_the_schema(Backend::Postgres).await;
+}

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use performchat::domain::now_ms;
-use performchat::store::Store;
+use performchat::store::TenantStore;
 use serde_json::{json, Value};
 
 use common::{Reply, Tenant, TestApp};

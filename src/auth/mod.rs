@@ -12,7 +12,7 @@ mod keys;
 
 pub use check::{check_token, CheckedToken, TokenAudience};
 pub use jwt::{Claims, TokenError, TokenSigner, ISSUER};
-pub use keys::{create_api_key, require_company};
+pub use keys::{create_api_key, require_company, revoke_api_key, KeyError};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

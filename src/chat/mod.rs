@@ -218,9 +218,9 @@ impl Job {
                 {
                     Ok(message) => ReplyEvent::Done(message),
                     Err(e) => {
-                        tracing::error!(error = %e, conversation = %self.conversation_id, "could not store a reply");
+                        tracing::error!(error = %crate::error::chain(&e), conversation = %self.conversation_id, "could not store a reply");
                         self.release().await;
-                        ReplyEvent::Failed(e)
+                        ReplyEvent::Failed(e.into())
                     }
                 }
             }
@@ -246,7 +246,7 @@ impl Job {
             .await
         {
             // The lease lapses on its own; until then the conversation answers 409.
-            tracing::warn!(error = %e, conversation = %self.conversation_id, "could not release a reply lease");
+            tracing::warn!(error = %crate::error::chain(&e), conversation = %self.conversation_id, "could not release a reply lease");
         }
     }
 
@@ -317,7 +317,9 @@ async fn renew(state: SharedState, company_id: String, conversation_id: String, 
                 tracing::warn!(conversation = %conversation_id, "a reply lease was lost while generating");
                 return;
             }
-            Err(e) => tracing::warn!(error = %e, "could not renew a reply lease; retrying"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error::chain(&e), "could not renew a reply lease; retrying")
+            }
         }
     }
 }

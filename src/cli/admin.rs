@@ -6,7 +6,9 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::auth::{create_api_key, new_signing_secret, require_company, Claims, TokenSigner};
+use crate::auth::{
+    create_api_key, new_signing_secret, require_company, revoke_api_key, Claims, TokenSigner,
+};
 use crate::domain::{
     format_ms, now_ms, parse_rfc3339_ms, ApiKeyRecord, Company, Environment, Permissions,
 };
@@ -228,10 +230,7 @@ pub async fn api_key(store: &dyn Store, cmd: &ApiKeyCommand, as_json: bool) -> a
             );
         }
         ApiKeyCommand::Revoke { key_id } => {
-            anyhow::ensure!(
-                store.revoke_api_key(key_id, now_ms()).await?,
-                "no API key with id {key_id}"
-            );
+            revoke_api_key(store, key_id).await?;
             print(as_json, json!({ "keyId": key_id, "revoked": true }), || {
                 format!("revoked API key {key_id}")
             });
@@ -246,12 +245,7 @@ pub async fn quickstart(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let now = now_ms();
-    let namesakes: Vec<Company> = store
-        .list_companies()
-        .await?
-        .into_iter()
-        .filter(|c| c.name == args.company)
-        .collect();
+    let namesakes = store.companies_named(&args.company).await?;
     if let Some(first) = namesakes.first() {
         // A second run is how one gets a fresh secret, so go on, but say so.
         eprintln!(

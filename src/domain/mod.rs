@@ -5,6 +5,7 @@
 mod chat;
 mod expires_in;
 mod fields;
+mod filter;
 mod ids;
 mod metadata;
 mod models;
@@ -17,6 +18,7 @@ pub use chat::{
 };
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};
+pub use filter::{EmailQuery, ExternalIdQuery, FilterValue, UserFilter, UserFilterBody};
 pub use ids::{new_id, IdKind};
 pub(crate) use metadata::json_type;
 pub use metadata::{merge_patch, Metadata};

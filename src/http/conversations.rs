@@ -1,12 +1,12 @@
 //! Conversations and their messages, read-only for the company (spec 6).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{Call, Endpoint, PathId};
-use super::query::QueryParams;
+use super::extract::{Call, Endpoint, Paged, PathId, QueryNames};
+use super::query::PAGE;
 use super::views::{
     ConversationBrief, ConversationList, ConversationView, ErrorBody, MessageList, MessageView,
     Pagination,
@@ -37,7 +37,14 @@ impl Endpoint for ConversationsRead {
     const PERMISSION: Permission = Permission::ConversationsRead;
 }
 
-#[utoipa::path(get, path = "/rest/v1/conversations", tag = "conversations",
+/// The list's query: paging and the filter.
+pub struct ListQuery;
+
+impl QueryNames for ListQuery {
+    const NAMES: &'static [&'static [&'static str]] = &[PAGE, &["customer_user_id"]];
+}
+
+#[utoipa::path(get, path = "/conversations", tag = "conversations",
     params(
         ("page" = Option<i64>, Query, minimum = 1, maximum = 4294967295.0, description = "≥ 1, default 1"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20"),
@@ -47,12 +54,10 @@ impl Endpoint for ConversationsRead {
     responses((status = 200, body = ConversationList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
-    call: Call<ConversationFilterBody>,
+    call: Call<ConversationFilterBody, ListQuery>,
 ) -> ApiResult<Json<ConversationList>> {
-    let query = QueryParams::parse(raw.as_deref(), &["page", "limit", "customer_user_id"])?;
-    let page = query.page(20)?;
-    let from_query = query.get("customer_user_id");
+    let page = call.query.page(20)?;
+    let from_query = call.query.get("customer_user_id");
     let user = match call.body.customer_user_id {
         Field::Null => {
             return Err(ApiError::bad_request(
@@ -86,20 +91,18 @@ async fn find(state: &SharedState, company_id: &str, id: &str) -> ApiResult<Conv
         .ok_or(ApiError::NotFound("Conversation not found"))
 }
 
-#[utoipa::path(get, path = "/rest/v1/conversations/{id}", tag = "conversations",
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations",
     params(("id" = String, Path, description = "Conversation id (conv_…)")),
     responses((status = 200, body = ConversationView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
     call: Call<ConversationsRead>,
 ) -> ApiResult<Json<ConversationView>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     Ok(Json(find(&state, &call.key.company_id, &id).await?.into()))
 }
 
-#[utoipa::path(get, path = "/rest/v1/conversations/{id}/messages", tag = "conversations",
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations",
     params(
         ("id" = String, Path, description = "Conversation id (conv_…)"),
         ("page" = Option<i64>, Query, minimum = 1, maximum = 4294967295.0, description = "≥ 1, default 1"),
@@ -108,11 +111,10 @@ pub async fn get(
     responses((status = 200, body = MessageList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn messages(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
-    call: Call<ConversationsRead>,
+    call: Call<ConversationsRead, Paged>,
 ) -> ApiResult<Json<MessageList>> {
-    let page = QueryParams::parse(raw.as_deref(), &["page", "limit"])?.page(50)?;
+    let page = call.query.page(50)?;
     let company = &call.key.company_id;
     let conversation = find(&state, company, &id).await?;
     let (rows, total) = state.store.list_messages(company, &id, page).await?;

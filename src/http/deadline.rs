@@ -19,31 +19,8 @@ use axum::response::Response;
 use http_body::{Frame, SizeHint};
 use tokio::time::Sleep;
 
+pub use crate::app::TimeLimits;
 use crate::error::error_response;
-
-/// The server's time and connection limits (the CLI fills them from flags).
-#[derive(Debug, Clone, Copy)]
-pub struct TimeLimits {
-    /// From the request head to the response head.
-    pub request: Duration,
-    /// For a client to send its request headers.
-    pub header: Duration,
-    /// For a client to send its whole body, from the request head on.
-    pub body: Duration,
-    /// Open connections; more wait in the listen backlog until one closes.
-    pub max_connections: usize,
-}
-
-impl Default for TimeLimits {
-    fn default() -> Self {
-        TimeLimits {
-            request: Duration::from_secs(30),
-            header: Duration::from_secs(10),
-            body: Duration::from_secs(20),
-            max_connections: 1024,
-        }
-    }
-}
 
 pub async fn limit_time(State(limits): State<TimeLimits>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();

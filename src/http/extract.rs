@@ -4,7 +4,10 @@
 //!
 //! Order of checks: body size and JSON syntax (400/413), then credentials
 //! (401, or 429 once an address has failed too often), the key's rate limit
-//! (429), permission (401), then the endpoint's fields (400).
+//! (429), permission (401), then the endpoint's fields and query parameters
+//! (400).
+
+use std::marker::PhantomData;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -21,6 +24,7 @@ use crate::auth::secret_matches;
 use crate::domain::{now_ms, ApiKeyRecord, Permission};
 use crate::error::ApiError;
 use crate::http::limit::RateScope;
+use crate::http::query::{QueryParams, PAGE};
 use crate::limits::Policy;
 
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -32,10 +36,33 @@ pub trait Endpoint: DeserializeOwned + Send {
     const POLICY: Policy = Policy::Api;
 }
 
-/// An authenticated, authorised call carrying the endpoint's body fields.
-pub struct Call<T> {
+/// The query parameters an endpoint reads (in groups); any other parameter
+/// is refused with a 400 naming the accepted ones.
+pub trait QueryNames {
+    const NAMES: &'static [&'static [&'static str]];
+}
+
+/// No query parameters at all: the default of [`Call`].
+pub struct NoQuery;
+
+impl QueryNames for NoQuery {
+    const NAMES: &'static [&'static [&'static str]] = &[];
+}
+
+/// `page` and `limit` only.
+pub struct Paged;
+
+impl QueryNames for Paged {
+    const NAMES: &'static [&'static [&'static str]] = &[PAGE];
+}
+
+/// An authenticated, authorised call carrying the endpoint's body fields and
+/// its query parameters, checked against `Q`.
+pub struct Call<T, Q = NoQuery> {
     pub key: ApiKeyRecord,
     pub body: T,
+    pub query: QueryParams,
+    names: PhantomData<fn() -> Q>,
 }
 
 struct Credentials {
@@ -43,7 +70,7 @@ struct Credentials {
     secret: String,
 }
 
-impl<T: Endpoint> FromRequest<SharedState> for Call<T> {
+impl<T: Endpoint, Q: QueryNames> FromRequest<SharedState> for Call<T, Q> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &SharedState) -> Result<Self, ApiError> {
@@ -72,7 +99,13 @@ impl<T: Endpoint> FromRequest<SharedState> for Call<T> {
         }
         state.note_key_used(&key.company_id, &key.id, now_ms());
         let body = from_fields(fields)?;
-        Ok(Call { key, body })
+        let query = QueryParams::parse(parts.uri.query(), &Q::NAMES.concat())?;
+        Ok(Call {
+            key,
+            body,
+            query,
+            names: PhantomData,
+        })
     }
 }
 
@@ -223,7 +256,7 @@ async fn identify(state: &SharedState, credentials: Credentials) -> Result<ApiKe
         .store
         .find_api_key(&credentials.key_id)
         .await
-        .map_err(Refusal::Store)?
+        .map_err(|e| Refusal::Store(e.into()))?
     else {
         return Err(invalid());
     };

@@ -57,7 +57,7 @@ pub fn start(listener: TcpListener, pools: PoolWatch) -> anyhow::Result<()> {
         .install_recorder()?;
     let app = Router::new().route(
         "/metrics",
-        get(move || scrape(handle.clone(), pools.clone())),
+        get(move || std::future::ready(scrape(handle.clone(), pools.clone()))),
     );
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -67,7 +67,7 @@ pub fn start(listener: TcpListener, pools: PoolWatch) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn scrape(handle: PrometheusHandle, pools: PoolWatch) -> impl IntoResponse {
+fn scrape(handle: PrometheusHandle, pools: PoolWatch) -> impl IntoResponse {
     // Pool use is read at scrape time: it is a level, not an event.
     for usage in pools.usage() {
         let in_use = usage.open.saturating_sub(usage.idle as u32);

@@ -1,10 +1,8 @@
 //! The HTTP layer: thin handlers, one module per resource.
 
 mod agents;
-mod bulk;
 mod chat;
 mod conversations;
-mod export;
 pub mod extract;
 pub mod limit;
 mod linger;
@@ -16,64 +14,90 @@ pub mod conn;
 pub mod deadline;
 mod ops;
 pub mod query;
-mod recipes;
 mod tokens;
 mod users;
 pub mod views;
 mod widget;
 
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
 use axum::Router;
+use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use ops::ApiDoc;
 
 use crate::app::SharedState;
 
-fn api(chat_origins: &[String]) -> Router<SharedState> {
-    Router::new()
-        .route("/auth/token", post(tokens::issue))
-        .route("/auth/invalidate-token", post(tokens::invalidate))
-        .route("/auth/verify-token", post(tokens::verify))
-        .route("/customer-users", get(users::list))
+/// The one route list: each `routes!` entry registers the handler with the
+/// router and its `#[utoipa::path]` operation with the OpenAPI document, so
+/// the two cannot drift apart. Paths are relative to `/rest/v1`; handlers
+/// sharing a path go in one `routes!`.
+fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(tokens::issue))
+        .routes(routes!(tokens::invalidate))
+        .routes(routes!(tokens::verify))
+        .routes(routes!(users::list::list))
         // Static segments win over `{id}` in axum's router, whatever the order.
-        .route("/customer-users/export", get(export::export))
-        .route("/customer-users/stats", get(recipes::stats))
-        .route("/customer-users/bulk", post(bulk::bulk))
-        .route(
-            "/customer-users/by-external-id/{external_id}",
-            put(recipes::upsert),
-        )
-        .route(
-            "/customer-users/{id}",
-            get(users::get).put(users::update).patch(recipes::patch),
-        )
-        .route("/agents", get(agents::list))
-        .route("/agents/{id}", get(agents::get))
-        .route("/conversations", get(conversations::list))
-        .route("/conversations/{id}", get(conversations::get))
-        .route("/conversations/{id}/messages", get(conversations::messages))
+        .routes(routes!(users::export::export))
+        .routes(routes!(users::recipes::stats))
+        .routes(routes!(users::bulk::bulk))
+        .routes(routes!(users::recipes::upsert))
+        .routes(routes!(
+            users::list::get,
+            users::write::update,
+            users::recipes::patch
+        ))
+        .routes(routes!(agents::list))
+        .routes(routes!(agents::get))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get))
+        .routes(routes!(conversations::messages))
         .nest("/chat", chat::router(chat_origins))
-        .route("/openapi.json", get(ops::openapi_json))
+        .routes(routes!(ops::openapi_json))
+}
+
+/// The routes at the root and under `/rest/v1`, with their document.
+fn documented(chat_origins: &[String]) -> (Router<SharedState>, OpenApiRouter<SharedState>) {
+    let api = api(chat_origins);
+    let root = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ops::health))
+        .routes(routes!(widget::widget_js))
+        .routes(routes!(widget::chat_demo))
+        .routes(routes!(widget::chat_demo_js))
+        .nest("/rest/v1", api.clone());
+    (Router::from(api), root)
+}
+
+/// The OpenAPI document, generated once from the route list, then given
+/// what applies by path (`openapi::Contract`: credentials, common errors).
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+        let mut doc = documented(&[]).1.into_openapi();
+        utoipa::Modify::modify(&openapi::Contract, &mut doc);
+        doc
+    });
+    &DOC
 }
 
 pub fn router(state: SharedState) -> Router {
-    let api = api(&state.config.chat_origins);
-    Router::new()
-        .route("/health", get(ops::health))
-        .merge(ops::docs())
-        .route("/widget.js", get(widget::widget_js))
-        .route("/chat-demo", get(widget::chat_demo))
-        .route("/chat-demo.js", get(widget::chat_demo_js))
-        .nest("/rest/v1/v1", api.clone())
-        .nest("/rest/v1", api)
+    let (api, root) = documented(&state.config.chat_origins);
+    let (root, _) = root.split_for_parts();
+    root.merge(ops::docs())
+        // The docs' own examples double the prefix; both answer.
+        .nest("/rest/v1/v1", api)
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         // Our extractor enforces the 1 MiB limit itself, with our error body.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            Arc::clone(&state),
             limit::rate_limit_layer,
         ))
         .layer(CatchPanicLayer::custom(ops::panic_response))
@@ -84,4 +108,41 @@ pub fn router(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn(log::log_request))
         .layer(axum::middleware::from_fn(linger::drain_unread_body))
         .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight
+/// requests finish for at most the configured grace period.
+pub async fn serve(
+    listener: TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let grace = state.config.shutdown_grace;
+    let replies = Arc::clone(&state.replies);
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    };
+    // The peer address (ConnectInfo, set by the accept loop) feeds the
+    // request log and the per-address lockout.
+    let limits = state.config.time_limits;
+    let server = conn::serve(listener, router(state), limits, signal);
+    // Replies whose clients already left are still generating: they get
+    // the same grace, so they are stored rather than cut off.
+    let server = async move {
+        let result = server.await;
+        replies.idle().await;
+        result
+    };
+    tokio::select! {
+        result = server => result,
+        _ = async {
+            let _ = stopping_rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("in-flight requests or replies did not finish within {grace:?}; exiting");
+            Ok(())
+        }
+    }
 }

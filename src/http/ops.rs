@@ -9,8 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::bulk::BulkItem;
-use super::openapi::Contract;
+use super::users::bulk::BulkItem;
 use super::views::{ErrorBody, Health, RateLimitHealth};
 use crate::app::SharedState;
 use crate::error::{error_response, ApiError};
@@ -29,6 +28,8 @@ pub async fn health(State(state): State<SharedState>) -> Response {
     }
 }
 
+/// The document's fixed parts; the paths come from the route list
+/// (`http::openapi`).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -45,45 +46,16 @@ pub async fn health(State(state): State<SharedState>) -> Response {
         Every answer carries X-Request-Id (the caller's, when it is 1-128 visible ASCII characters, else a fresh one). \
         Errors always have the body {statusCode, message, error}; a known path with a method it does not have answers 405 with an Allow header."
     ),
-    paths(
-        health,
-        openapi_json,
-        super::widget::widget_js,
-        super::widget::chat_demo,
-        super::widget::chat_demo_js,
-        super::tokens::issue,
-        super::tokens::invalidate,
-        super::tokens::verify,
-        super::users::list,
-        super::users::get,
-        super::users::update,
-        super::recipes::patch,
-        super::recipes::upsert,
-        super::export::export,
-        super::recipes::stats,
-        super::bulk::bulk,
-        super::agents::list,
-        super::agents::get,
-        super::conversations::list,
-        super::conversations::get,
-        super::conversations::messages,
-        super::chat::paths::session,
-        super::chat::paths::create,
-        super::chat::paths::list,
-        super::chat::paths::messages,
-        super::chat::paths::post,
-    ),
-    components(schemas(ErrorBody, BulkItem)),
-    modifiers(&Contract)
+    components(schemas(ErrorBody, BulkItem))
 )]
 pub struct ApiDoc;
 
-#[utoipa::path(get, path = "/rest/v1/openapi.json", tag = "operations",
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "This OpenAPI document", content_type = "application/json")))]
 pub async fn openapi_json(State(state): State<SharedState>) -> Response {
-    // Generated from the handlers' annotations; 3.1 as utoipa 5 emits. The
-    // token lifetime's bound is configuration, so it is filled in here.
-    let mut doc = ApiDoc::openapi();
+    // Generated from the route list in `http/mod.rs`; 3.1 as utoipa 5 emits.
+    // The token lifetime's bound is configuration, so it is filled in here.
+    let mut doc = super::openapi().clone();
     super::openapi::set_expires_in_pattern(&mut doc, state.config.max_token_ttl_secs);
     Json(doc).into_response()
 }

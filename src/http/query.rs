@@ -6,6 +6,9 @@ use crate::store::PageRequest;
 
 pub const MAX_LIMIT: u32 = 100;
 
+/// The paging parameters of every listing.
+pub const PAGE: &[&str] = &["page", "limit"];
+
 /// The query string's parameters, each name at most once.
 pub struct QueryParams(Vec<(String, String)>);
 

@@ -1,12 +1,11 @@
 //! `auth/*`: chat-token generation, invalidation and verification.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{Call, Endpoint};
-use super::query::QueryParams;
 use super::views::{
     AgentBrief, ApiKeyBrief, ErrorBody, InvalidateResponse, TokenResponse, TokenUserView,
     VerifyResponse,
@@ -37,7 +36,7 @@ impl Endpoint for TokenRequest {
     const POLICY: Policy = Policy::Tokens;
 }
 
-#[utoipa::path(post, path = "/rest/v1/auth/token", tag = "auth",
+#[utoipa::path(post, path = "/auth/token", tag = "auth",
     request_body = TokenRequest,
     responses(
         (status = 200, body = TokenResponse),
@@ -46,11 +45,9 @@ impl Endpoint for TokenRequest {
     ))]
 pub async fn issue(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<TokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
-    QueryParams::parse(raw.as_deref(), &[])?;
     let req = call.body;
     let external_id = ExternalId::parse("userId", req.user_id).map_err(ApiError::BadRequest)?;
     let expires_in = match req.expires_in {
@@ -102,7 +99,7 @@ impl Endpoint for InvalidateRequest {
     const PERMISSION: Permission = Permission::ChatSend;
 }
 
-#[utoipa::path(post, path = "/rest/v1/auth/invalidate-token", tag = "auth",
+#[utoipa::path(post, path = "/auth/invalidate-token", tag = "auth",
     request_body = InvalidateRequest,
     responses(
         (status = 200, body = InvalidateResponse),
@@ -111,11 +108,9 @@ impl Endpoint for InvalidateRequest {
     ))]
 pub async fn invalidate(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<InvalidateRequest>,
 ) -> ApiResult<Json<InvalidateResponse>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
-    QueryParams::parse(raw.as_deref(), &[])?;
     let user_id = call.body.customer_user_id;
     let version = state
         .store
@@ -142,7 +137,7 @@ impl Endpoint for VerifyRequest {
 }
 
 /// The six checks, in the spec's order; each failure has its own message.
-#[utoipa::path(post, path = "/rest/v1/auth/verify-token", tag = "auth",
+#[utoipa::path(post, path = "/auth/verify-token", tag = "auth",
     request_body = VerifyRequest,
     responses(
         (status = 200, body = VerifyResponse),
@@ -152,11 +147,9 @@ impl Endpoint for VerifyRequest {
     ))]
 pub async fn verify(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<VerifyRequest>,
 ) -> ApiResult<Json<VerifyResponse>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
-    QueryParams::parse(raw.as_deref(), &[])?;
     let checked = check_token(
         state.store.as_ref(),
         &state.signer,

@@ -192,17 +192,8 @@ impl VerifyResponse {
     }
 }
 
-/// The error body of every failed request.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorBody {
-    #[schema(example = 400)]
-    pub status_code: u16,
-    #[schema(example = "limit must be an integer between 1 and 100")]
-    pub message: String,
-    #[schema(example = "Bad Request")]
-    pub error: String,
-}
+/// The error body of every failed request (defined with the error type).
+pub use crate::error::ErrorBody;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

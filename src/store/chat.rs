@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::PageRequest;
 use crate::domain::{Conversation, Message};
-use crate::error::ApiResult;
+use crate::store::StoreResult;
 
 /// Who holds a conversation's reply lease, and until when (ms since the epoch).
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub trait ChatStore: Send + Sync {
         owner: ChatOwner<'_>,
         title: Option<&str>,
         now: i64,
-    ) -> ApiResult<Conversation>;
+    ) -> StoreResult<Conversation>;
 
     /// The company's conversations in `created_at, id` order, optionally one user's.
     async fn list_conversations(
@@ -52,20 +52,20 @@ pub trait ChatStore: Send + Sync {
         company_id: &str,
         customer_user_id: Option<&str>,
         page: PageRequest,
-    ) -> ApiResult<(Vec<Conversation>, i64)>;
+    ) -> StoreResult<(Vec<Conversation>, i64)>;
 
     /// An end user's conversations with one agent, most recently updated first.
     async fn list_recent_conversations(
         &self,
         owner: ChatOwner<'_>,
         page: PageRequest,
-    ) -> ApiResult<(Vec<Conversation>, i64)>;
+    ) -> StoreResult<(Vec<Conversation>, i64)>;
 
     async fn get_conversation(
         &self,
         company_id: &str,
         conversation_id: &str,
-    ) -> ApiResult<Option<Conversation>>;
+    ) -> StoreResult<Option<Conversation>>;
 
     /// Messages from the oldest, in `created_at, id` order, with the total.
     async fn list_messages(
@@ -73,7 +73,7 @@ pub trait ChatStore: Send + Sync {
         company_id: &str,
         conversation_id: &str,
         page: PageRequest,
-    ) -> ApiResult<(Vec<Message>, i64)>;
+    ) -> StoreResult<(Vec<Message>, i64)>;
 
     /// The latest `limit` messages (before `before` when given), in
     /// chronological order, and whether older ones exist. `None` when
@@ -84,7 +84,7 @@ pub trait ChatStore: Send + Sync {
         conversation_id: &str,
         limit: u32,
         before: Option<&str>,
-    ) -> ApiResult<Option<(Vec<Message>, bool)>>;
+    ) -> StoreResult<Option<(Vec<Message>, bool)>>;
 
     /// Takes the reply lease and stores the question, in one transaction:
     /// `message_count` and `updated_at` move with it, and `derived_title`
@@ -97,7 +97,7 @@ pub trait ChatStore: Send + Sync {
         derived_title: &str,
         lease: &Lease,
         now: i64,
-    ) -> ApiResult<BeginReply>;
+    ) -> StoreResult<BeginReply>;
 
     /// Extends a lease still held by `owner`; false when it is not.
     async fn renew_lease(
@@ -105,7 +105,7 @@ pub trait ChatStore: Send + Sync {
         company_id: &str,
         conversation_id: &str,
         lease: &Lease,
-    ) -> ApiResult<bool>;
+    ) -> StoreResult<bool>;
 
     /// Stores the reply and releases the lease if `owner` still holds it.
     async fn finish_reply(
@@ -115,7 +115,7 @@ pub trait ChatStore: Send + Sync {
         owner: &str,
         reply: &str,
         now: i64,
-    ) -> ApiResult<Message>;
+    ) -> StoreResult<Message>;
 
     /// Releases the lease if `owner` still holds it (a failed reply).
     async fn release_lease(
@@ -123,5 +123,5 @@ pub trait ChatStore: Send + Sync {
         company_id: &str,
         conversation_id: &str,
         owner: &str,
-    ) -> ApiResult<()>;
+    ) -> StoreResult<()>;
 }

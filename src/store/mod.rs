@@ -10,24 +10,29 @@
 mod chat;
 mod copy;
 mod dialect;
+mod error;
 mod recipes;
 mod rows;
 mod sql;
+mod tenants;
 mod usage;
 // Operations: backups.
 mod backup;
 
 use async_trait::async_trait;
 
-use crate::domain::{Agent, ApiKeyRecord, Company, CustomerUser, Field, NameQuery, UserChanges};
-use crate::error::ApiResult;
+use crate::domain::{CustomerUser, Field, UserChanges};
+
+pub use crate::domain::UserFilter;
 
 pub use backup::{backup_sqlite, BackupReport};
 pub use chat::{BeginReply, ChatOwner, ChatStore, Lease};
-pub use copy::{copy_store, CopyReport, Progress};
+pub use copy::{copy_store, schema_drift, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
+pub use error::{StoreError, StoreResult, UniqueKey};
 pub use recipes::{ExportRow, MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
+pub use tenants::TenantStore;
 pub use usage::{PoolUsage, PoolWatch};
 
 /// One page of a listing: `page` is 1-based.
@@ -41,16 +46,6 @@ impl PageRequest {
     pub fn offset(self) -> i64 {
         (i64::from(self.page) - 1) * i64::from(self.limit)
     }
-}
-
-/// Filters of the customer-user list; they combine with AND.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UserFilter {
-    pub name: Option<NameQuery>,
-    /// Already folded (see `domain::fold`).
-    pub email: Option<String>,
-    pub external_id: Option<String>,
-    pub active: Option<bool>,
 }
 
 /// Changes to an agent (operator CLI); absent fields stay as they are.
@@ -77,57 +72,15 @@ pub enum TokenUser {
 
 #[async_trait]
 /// The recipes' operations (spec 4.4, 4.5) live in their own trait, [`UserRecipes`].
-/// Conversations and messages (spec 6, 8) live in [`ChatStore`].
-pub trait Store: UserRecipes + ChatStore + Send + Sync + 'static {
+/// Conversations and messages (spec 6, 8) live in [`ChatStore`]; companies,
+/// agents and API keys in [`TenantStore`].
+pub trait Store: UserRecipes + ChatStore + TenantStore + Send + Sync + 'static {
     /// Answers when the database does (for `/health`).
-    async fn ping(&self) -> ApiResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
 
     /// The JWT signing secret shared by every node on this database: `candidate`
     /// is stored if none is yet, and the stored one is returned.
-    async fn shared_jwt_secret(&self, candidate: &str) -> ApiResult<String>;
-
-    async fn create_company(&self, name: &str, now: i64) -> ApiResult<Company>;
-    async fn list_companies(&self) -> ApiResult<Vec<Company>>;
-    async fn set_company_active(&self, company_id: &str, active: bool) -> ApiResult<bool>;
-
-    async fn create_agent(
-        &self,
-        company_id: &str,
-        name: &str,
-        prompt_template: Option<&str>,
-        active: bool,
-        now: i64,
-    ) -> ApiResult<Agent>;
-    async fn list_agents(
-        &self,
-        company_id: &str,
-        page: PageRequest,
-    ) -> ApiResult<(Vec<Agent>, i64)>;
-    async fn get_agent(&self, company_id: &str, agent_id: &str) -> ApiResult<Option<Agent>>;
-    async fn set_agent_active(
-        &self,
-        company_id: &str,
-        agent_id: &str,
-        active: bool,
-        now: i64,
-    ) -> ApiResult<bool>;
-    /// Applies the given changes; `None` when the agent is not this company's.
-    async fn update_agent(
-        &self,
-        company_id: &str,
-        agent_id: &str,
-        changes: &AgentChanges,
-        now: i64,
-    ) -> ApiResult<Option<Agent>>;
-    async fn get_company(&self, company_id: &str) -> ApiResult<Option<Company>>;
-
-    async fn create_api_key(&self, key: &ApiKeyRecord) -> ApiResult<()>;
-    async fn list_api_keys(&self, company_id: &str) -> ApiResult<Vec<ApiKeyRecord>>;
-    /// Global: the key id is all a request presents.
-    async fn find_api_key(&self, key_id: &str) -> ApiResult<Option<ApiKeyRecord>>;
-    /// Global, for the operator's `api-key revoke KEY_ID`; false when unknown.
-    async fn revoke_api_key(&self, key_id: &str, now: i64) -> ApiResult<bool>;
-    async fn touch_api_key(&self, company_id: &str, key_id: &str, now: i64) -> ApiResult<()>;
+    async fn shared_jwt_secret(&self, candidate: &str) -> StoreResult<String>;
 
     /// Find-or-create by `(company, external_id)` and stamp `last_seen_at`, in
     /// one statement that concurrent calls cannot race.
@@ -137,21 +90,21 @@ pub trait Store: UserRecipes + ChatStore + Send + Sync + 'static {
         agent_id: &str,
         external_id: &str,
         now: i64,
-    ) -> ApiResult<TokenUser>;
+    ) -> StoreResult<TokenUser>;
     /// Bumps `token_version`; `None` when the user is not this company's.
-    async fn invalidate_tokens(&self, company_id: &str, user_id: &str) -> ApiResult<Option<i64>>;
+    async fn invalidate_tokens(&self, company_id: &str, user_id: &str) -> StoreResult<Option<i64>>;
     async fn list_users(
         &self,
         company_id: &str,
         filter: &UserFilter,
         page: PageRequest,
-    ) -> ApiResult<(Vec<CustomerUser>, i64)>;
-    async fn get_user(&self, company_id: &str, user_id: &str) -> ApiResult<Option<CustomerUser>>;
+    ) -> StoreResult<(Vec<CustomerUser>, i64)>;
+    async fn get_user(&self, company_id: &str, user_id: &str) -> StoreResult<Option<CustomerUser>>;
     async fn update_user(
         &self,
         company_id: &str,
         user_id: &str,
         changes: &UserChanges,
         now: i64,
-    ) -> ApiResult<Option<CustomerUser>>;
+    ) -> StoreResult<Option<CustomerUser>>;
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::UserFilter;
 use crate::domain::{CustomerUser, UserChanges};
-use crate::error::ApiResult;
+use crate::store::StoreResult;
 
 /// How a customer user is named by the caller.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +60,7 @@ pub trait UserRecipes: Send + Sync {
         changes: &UserChanges,
         metadata_patch: Option<&Map<String, Value>>,
         now: i64,
-    ) -> ApiResult<MergeOutcome>;
+    ) -> StoreResult<MergeOutcome>;
 
     /// Creates the user with `changes` or, if the external id exists, applies
     /// them (metadata replaces). Returns the user and whether it was created.
@@ -70,7 +70,7 @@ pub trait UserRecipes: Send + Sync {
         external_id: &str,
         changes: &UserChanges,
         now: i64,
-    ) -> ApiResult<(CustomerUser, bool)>;
+    ) -> StoreResult<(CustomerUser, bool)>;
 
     /// Creates the user unless the external id exists (then `None`).
     async fn insert_user(
@@ -79,7 +79,7 @@ pub trait UserRecipes: Send + Sync {
         external_id: &str,
         changes: &UserChanges,
         now: i64,
-    ) -> ApiResult<Option<CustomerUser>>;
+    ) -> StoreResult<Option<CustomerUser>>;
 
     /// Creates, in one go, each user whose external id does not exist yet;
     /// the answer is aligned with `users`, `None` where the user existed.
@@ -89,7 +89,7 @@ pub trait UserRecipes: Send + Sync {
         company_id: &str,
         users: &[(&str, &UserChanges)],
         now: i64,
-    ) -> ApiResult<Vec<Option<CustomerUser>>>;
+    ) -> StoreResult<Vec<Option<CustomerUser>>>;
 
     /// Up to `limit` users after `after` (`created_at`, `id`) in list order.
     async fn export_users(
@@ -98,7 +98,7 @@ pub trait UserRecipes: Send + Sync {
         filter: &UserFilter,
         after: Option<(i64, &str)>,
         limit: u32,
-    ) -> ApiResult<Vec<ExportRow>>;
+    ) -> StoreResult<Vec<ExportRow>>;
 
-    async fn user_stats(&self, company_id: &str, now: i64) -> ApiResult<UserStats>;
+    async fn user_stats(&self, company_id: &str, now: i64) -> StoreResult<UserStats>;
 }

@@ -1,7 +1,8 @@
 //! Row shapes as the SQL returns them, and their conversion to domain records.
 
 use crate::domain::{
-    Agent, ApiKeyRecord, Company, CustomerUser, Environment, Metadata, Permissions,
+    Agent, ApiKeyRecord, Company, Conversation, CustomerUser, Environment, Message, Metadata,
+    Permissions, Role,
 };
 
 pub(super) const USER_COLUMNS: &str =
@@ -10,6 +11,9 @@ pub(super) const USER_COLUMNS: &str =
 pub(super) const AGENT_COLUMNS: &str =
     "company_id, id, name, prompt_template, llm_url, llm_model, active, created_at, updated_at";
 pub(super) const COMPANY_COLUMNS: &str = "id, name, active, created_at";
+pub(super) const CONVERSATION_COLUMNS: &str =
+    "company_id, id, customer_user_id, agent_id, title, message_count, created_at, updated_at";
+pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, created_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -135,6 +139,54 @@ impl From<KeyRow> for ApiKeyRecord {
             created_at: r.created_at,
             last_used_at: r.last_used_at,
             company_active: r.company_active,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ConversationRow {
+    pub(super) company_id: String,
+    pub(super) id: String,
+    pub(super) customer_user_id: String,
+    pub(super) agent_id: String,
+    pub(super) title: Option<String>,
+    pub(super) message_count: i64,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+}
+
+impl From<ConversationRow> for Conversation {
+    fn from(r: ConversationRow) -> Self {
+        Conversation {
+            id: r.id,
+            company_id: r.company_id,
+            customer_user_id: r.customer_user_id,
+            agent_id: r.agent_id,
+            title: r.title,
+            message_count: r.message_count,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MessageRow {
+    pub(super) id: String,
+    pub(super) conversation_id: String,
+    pub(super) role: String,
+    pub(super) content: String,
+    pub(super) created_at: i64,
+}
+
+impl From<MessageRow> for Message {
+    fn from(r: MessageRow) -> Self {
+        Message {
+            role: Role::from_stored(&r.role),
+            id: r.id,
+            conversation_id: r.conversation_id,
+            content: r.content,
+            created_at: r.created_at,
         }
     }
 }

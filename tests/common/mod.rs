@@ -21,7 +21,7 @@ use performchat::app::{AppState, Config, SharedState};
 use performchat::auth::create_api_key;
 use performchat::domain::{now_ms, Environment, Permissions};
 use performchat::limits::LimitsConfig;
-use performchat::store::{Backend, ConnectOptions, SqlStore, Store};
+use performchat::store::{Backend, ConnectOptions, SqlStore, Store, TenantStore};
 
 pub const PG_ENV: &str = "PERFORMCHAT_TEST_POSTGRES_URL";
 
@@ -284,10 +284,10 @@ impl TestApp {
     pub async fn with_config(backend: Backend, config: Config) -> Self {
         let db = TestDb::new(backend).await;
         let store = Arc::new(db.store().await);
-        let state = AppState::new(store.clone() as Arc<dyn Store>, None, config)
+        let state = AppState::new(Arc::clone(&store) as Arc<dyn Store>, None, config)
             .await
             .expect("app state");
-        let router = performchat::app::router(state.clone());
+        let router = performchat::http::router(Arc::clone(&state));
         TestApp {
             db,
             store,
@@ -300,10 +300,10 @@ impl TestApp {
     /// whose subject is not the rate limits but that need more requests
     /// (or failed authentications) than the default limits allow.
     pub async fn reconfigured(self, config: Config) -> Self {
-        let state = AppState::new(self.store.clone() as Arc<dyn Store>, None, config)
+        let state = AppState::new(Arc::clone(&self.store) as Arc<dyn Store>, None, config)
             .await
             .expect("app state");
-        let router = performchat::app::router(state.clone());
+        let router = performchat::http::router(Arc::clone(&state));
         TestApp {
             state,
             router,
@@ -433,9 +433,9 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = self.state.clone();
+        let state = Arc::clone(&self.state);
         let task = tokio::spawn(async move {
-            performchat::app::serve(listener, state, async {
+            performchat::http::serve(listener, state, async {
                 let _ = rx.await;
             })
             .await

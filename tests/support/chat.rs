@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::common::{Reply, Tenant, TestApp};
 use performchat::domain::{now_ms, Field};
-use performchat::store::{AgentChanges, Store};
+use performchat::store::{AgentChanges, TenantStore};
 
 /// A new agent of `t` whose model is the fake's `mode`.
 pub async fn model_agent(
@@ -40,6 +40,37 @@ pub async fn model_agent(
         .unwrap()
         .unwrap()
         .id
+}
+
+/// One end user ready to chat: a tenant named Acme, its agent on the model
+/// at `url` answering in `mode`, the user's chat token and a new conversation.
+pub struct Scene {
+    pub t: Tenant,
+    pub agent: String,
+    pub token: String,
+    pub user: String,
+    pub conv: String,
+}
+
+pub async fn scene(
+    app: &TestApp,
+    url: &str,
+    mode: &str,
+    template: &str,
+    user_id: &str,
+    conversation: Value,
+) -> Scene {
+    let t = app.tenant("Acme").await;
+    let agent = model_agent(app, &t, url, mode, template).await;
+    let (token, user) = chat_token(app, &t, &agent, user_id).await;
+    let conv = new_conversation(app, &token, conversation).await;
+    Scene {
+        t,
+        agent,
+        token,
+        user,
+        conv,
+    }
 }
 
 /// A chat token for `user_id` on `agent`; returns (token, customer user id).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use performchat::app::{AppState, Config};
 use performchat::auth::create_api_key;
 use performchat::domain::{now_ms, Environment, Permissions};
-use performchat::store::{ConnectOptions, SqlStore, Store};
+use performchat::store::{ConnectOptions, SqlStore, Store, TenantStore};
 use performchat_client::{Client, CustomerUser, TokenRequest};
 
 pub struct Server {
@@ -36,9 +36,13 @@ impl Server {
             .await
             .expect("test store"),
         );
-        let state = AppState::new(store.clone() as Arc<dyn Store>, None, Config::default())
-            .await
-            .expect("app state");
+        let state = AppState::new(
+            Arc::clone(&store) as Arc<dyn Store>,
+            None,
+            Config::default(),
+        )
+        .await
+        .expect("app state");
         let now = now_ms();
         let company = store.create_company("Acme", now).await.unwrap().id;
         let agent = store
@@ -59,7 +63,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(performchat::app::serve(listener, state, async {
+        tokio::spawn(performchat::http::serve(listener, state, async {
             let _ = rx.await;
         }));
         Server {

@@ -2,6 +2,8 @@
 //! else, checked in full (spec §3) on every request before anything else
 //! about the request is looked at.
 
+use std::marker::PhantomData;
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -10,7 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::app::SharedState;
 use crate::auth::{check_token, CheckedToken, TokenAudience};
 use crate::error::ApiError;
-use crate::http::extract::{from_fields, read_json_object};
+use crate::http::extract::{from_fields, read_json_object, NoQuery, QueryNames};
+use crate::http::query::QueryParams;
 
 /// An end user whose chat token passed every check of §3.
 pub struct ChatUser(pub CheckedToken);
@@ -42,14 +45,18 @@ impl FromRequestParts<SharedState> for ChatUser {
 }
 
 /// A chat request's JSON body (an empty body reads as `{}`); every field
-/// outside `T` is refused, credentials included.
-pub struct ChatBody<T>(pub T);
+/// outside `T` is refused, credentials included. Then its query string,
+/// checked against `Q` as [`Call`](crate::http::extract::Call) does.
+pub struct ChatBody<T, Q = NoQuery>(pub T, pub QueryParams, pub PhantomData<fn() -> Q>);
 
-impl<T: DeserializeOwned> FromRequest<SharedState> for ChatBody<T> {
+impl<T: DeserializeOwned, Q: QueryNames> FromRequest<SharedState> for ChatBody<T, Q> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &SharedState) -> Result<Self, ApiError> {
+        let query = req.uri().query().map(str::to_owned);
         let fields = read_json_object(req.into_body()).await?;
-        Ok(ChatBody(from_fields(fields)?))
+        let body = from_fields(fields)?;
+        let query = QueryParams::parse(query.as_deref(), &Q::NAMES.concat())?;
+        Ok(ChatBody(body, query, PhantomData))
     }
 }

@@ -9,28 +9,19 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::app::SharedState;
 
-pub(super) mod paths {
-    pub use super::post::__path_post;
-    pub use super::routes::{__path_create, __path_list, __path_messages, __path_session};
-}
-pub(super) use post::post;
-pub(super) use routes::{create, list, messages, session};
-
 /// The chat routes with their CORS layer; `origins` empty means any origin.
-pub fn router(origins: &[String]) -> Router<SharedState> {
-    Router::new()
-        .route("/session", get(session).options(options_get))
-        .route("/conversations", get(list).post(create).options(options))
-        .route(
-            "/conversations/{id}/messages",
-            get(messages).post(post).options(options),
-        )
+/// Paths are relative to `/rest/v1/chat`.
+pub fn router(origins: &[String]) -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::session).map(|r| r.options(options_get)))
+        .routes(routes!(routes::list, routes::create).map(|r| r.options(options)))
+        .routes(routes!(routes::messages, post::post).map(|r| r.options(options)))
         .layer(cors(origins))
 }
 

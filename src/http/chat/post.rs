@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +21,6 @@ use crate::domain::MessageContent;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::PathId;
 use crate::http::limit::RateScope;
-use crate::http::query::QueryParams;
 use crate::http::views::{ErrorBody, MessageView};
 use crate::limits::Policy;
 
@@ -56,7 +55,7 @@ fn wants_sse(headers: &HeaderMap) -> bool {
 /// `Accept: text/event-stream`: 200 and events `user_message`, `delta`…,
 /// then `assistant_message` or `error`. Otherwise 201 with both messages, or
 /// 502 `Language model unavailable` (the question stays stored).
-#[utoipa::path(post, path = "/rest/v1/chat/conversations/{id}/messages", tag = "chat",
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "chat",
     security(("chat_token" = [])),
     params(("id" = String, Path, description = "Conversation id (conv_…)")),
     request_body = NewMessage,
@@ -71,13 +70,11 @@ fn wants_sse(headers: &HeaderMap) -> bool {
 pub async fn post(
     State(state): State<SharedState>,
     ChatUser(t): ChatUser,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
     headers: HeaderMap,
     limits: RateScope,
-    ChatBody(body): ChatBody<NewMessage>,
+    ChatBody(body, ..): ChatBody<NewMessage>,
 ) -> ApiResult<Response> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let content = MessageContent::parse(body.content).map_err(ApiError::BadRequest)?;
     // The message is accepted for processing from here on: a valid message
     // spends the customer user's `chat` budget (spec 0.4), and a refused one

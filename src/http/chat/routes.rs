@@ -1,6 +1,6 @@
 //! The end user's session, conversations and message history (spec 8).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -11,8 +11,8 @@ use crate::app::SharedState;
 use crate::auth::CheckedToken;
 use crate::domain::{format_secs, Conversation, Field, Title};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::PathId;
-use crate::http::query::{QueryParams, MAX_LIMIT};
+use crate::http::extract::{Paged, PathId, QueryNames};
+use crate::http::query::MAX_LIMIT;
 use crate::http::views::{ConversationList, ConversationView, ErrorBody, MessageView, Pagination};
 use crate::store::ChatOwner;
 
@@ -64,15 +64,13 @@ pub struct ChatSession {
     expires_at: String,
 }
 
-#[utoipa::path(get, path = "/rest/v1/chat/session", tag = "chat",
+#[utoipa::path(get, path = "/session", tag = "chat",
     security(("chat_token" = [])),
     responses((status = 200, body = ChatSession), (status = 401, body = ErrorBody)))]
 pub async fn session(
     ChatUser(t): ChatUser,
-    RawQuery(raw): RawQuery,
-    ChatBody(NoFields {}): ChatBody<NoFields>,
+    ChatBody(NoFields {}, ..): ChatBody<NoFields>,
 ) -> ApiResult<Json<ChatSession>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     Ok(Json(ChatSession {
         customer_user: SessionUser {
             id: t.user.id,
@@ -97,17 +95,15 @@ pub struct NewConversation {
     title: Field<String>,
 }
 
-#[utoipa::path(post, path = "/rest/v1/chat/conversations", tag = "chat",
+#[utoipa::path(post, path = "/conversations", tag = "chat",
     security(("chat_token" = [])),
     request_body(content = Option<NewConversation>, description = "An empty body starts an untitled conversation"),
     responses((status = 201, body = ConversationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
     ChatUser(t): ChatUser,
-    RawQuery(raw): RawQuery,
-    ChatBody(body): ChatBody<NewConversation>,
+    ChatBody(body, ..): ChatBody<NewConversation>,
 ) -> ApiResult<(StatusCode, Json<ConversationView>)> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let title = match body.title {
         Field::Absent | Field::Null => None,
         Field::Set(text) => Some(Title::parse(text).map_err(ApiError::BadRequest)?),
@@ -123,7 +119,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(conversation.into())))
 }
 
-#[utoipa::path(get, path = "/rest/v1/chat/conversations", tag = "chat",
+#[utoipa::path(get, path = "/conversations", tag = "chat",
     security(("chat_token" = [])),
     params(
         ("page" = Option<i64>, Query, minimum = 1, maximum = 4294967295.0, description = "≥ 1, default 1"),
@@ -134,10 +130,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<SharedState>,
     ChatUser(t): ChatUser,
-    RawQuery(raw): RawQuery,
-    ChatBody(NoFields {}): ChatBody<NoFields>,
+    ChatBody(NoFields {}, query, _): ChatBody<NoFields, Paged>,
 ) -> ApiResult<Json<ConversationList>> {
-    let page = QueryParams::parse(raw.as_deref(), &["page", "limit"])?.page(20)?;
+    let page = query.page(20)?;
     let (rows, total) = state
         .store
         .list_recent_conversations(owner(&t), page)
@@ -148,6 +143,13 @@ pub async fn list(
     }))
 }
 
+/// The history's query: a page size and where to stop.
+pub struct HistoryQuery;
+
+impl QueryNames for HistoryQuery {
+    const NAMES: &'static [&'static [&'static str]] = &[&["limit", "before"]];
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ChatMessages {
     /// Chronological.
@@ -156,7 +158,7 @@ pub struct ChatMessages {
     has_more: bool,
 }
 
-#[utoipa::path(get, path = "/rest/v1/chat/conversations/{id}/messages", tag = "chat",
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "chat",
     security(("chat_token" = [])),
     params(
         ("id" = String, Path, description = "Conversation id (conv_…)"),
@@ -168,11 +170,9 @@ pub struct ChatMessages {
 pub async fn messages(
     State(state): State<SharedState>,
     ChatUser(t): ChatUser,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
-    ChatBody(NoFields {}): ChatBody<NoFields>,
+    ChatBody(NoFields {}, query, _): ChatBody<NoFields, HistoryQuery>,
 ) -> ApiResult<Json<ChatMessages>> {
-    let query = QueryParams::parse(raw.as_deref(), &["limit", "before"])?;
     let limit = query.page(50)?.limit.min(MAX_LIMIT);
     let before = query.get("before");
     if before == Some("") {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::recipes::insert_values;
 use super::{on_pool, Backend, Params, SqlStore, SqlValue};
 use crate::domain::{new_id, CustomerUser, IdKind, UserChanges};
-use crate::error::ApiResult;
 use crate::store::rows::{UserRow, USER_COLUMNS};
+use crate::store::StoreResult;
 
 /// Rows per statement: 11 parameters a row stays below both backends' limits
 /// (SQLite 32 766, PostgreSQL 65 535).
@@ -19,7 +19,7 @@ impl SqlStore {
         company_id: &str,
         users: &[(&str, &UserChanges)],
         now: i64,
-    ) -> ApiResult<Vec<Option<CustomerUser>>> {
+    ) -> StoreResult<Vec<Option<CustomerUser>>> {
         let statements: Vec<(String, Params)> = users
             .chunks(ROWS_PER_STATEMENT)
             .map(|chunk| {

@@ -12,63 +12,12 @@ use async_trait::async_trait;
 
 use super::{on_pool, storable, SqlStore};
 use crate::domain::{new_id, Conversation, IdKind, Message, Role};
-use crate::error::ApiResult;
+use crate::store::rows::{ConversationRow, MessageRow, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::store::StoreResult;
 use crate::store::{BeginReply, ChatOwner, ChatStore, Lease, PageRequest};
-
-const CONVERSATION_COLUMNS: &str =
-    "company_id, id, customer_user_id, agent_id, title, message_count, created_at, updated_at";
-const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, created_at";
 
 /// The next message time: now, or one past the last write when that is later.
 const NEXT_TIME: &str = "CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END";
-
-#[derive(sqlx::FromRow)]
-struct ConversationRow {
-    company_id: String,
-    id: String,
-    customer_user_id: String,
-    agent_id: String,
-    title: Option<String>,
-    message_count: i64,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl From<ConversationRow> for Conversation {
-    fn from(r: ConversationRow) -> Self {
-        Conversation {
-            id: r.id,
-            company_id: r.company_id,
-            customer_user_id: r.customer_user_id,
-            agent_id: r.agent_id,
-            title: r.title,
-            message_count: r.message_count,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct MessageRow {
-    id: String,
-    conversation_id: String,
-    role: String,
-    content: String,
-    created_at: i64,
-}
-
-impl From<MessageRow> for Message {
-    fn from(r: MessageRow) -> Self {
-        Message {
-            role: Role::from_stored(&r.role),
-            id: r.id,
-            conversation_id: r.conversation_id,
-            content: r.content,
-            created_at: r.created_at,
-        }
-    }
-}
 
 fn insert_message_sql() -> String {
     format!(
@@ -84,7 +33,7 @@ impl ChatStore for SqlStore {
         owner: ChatOwner<'_>,
         title: Option<&str>,
         now: i64,
-    ) -> ApiResult<Conversation> {
+    ) -> StoreResult<Conversation> {
         let sql = format!(
             "INSERT INTO conversations (company_id, id, customer_user_id, agent_id, title, \
              message_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $6) \
@@ -108,7 +57,7 @@ impl ChatStore for SqlStore {
         company_id: &str,
         customer_user_id: Option<&str>,
         page: PageRequest,
-    ) -> ApiResult<(Vec<Conversation>, i64)> {
+    ) -> StoreResult<(Vec<Conversation>, i64)> {
         if customer_user_id.is_some_and(|u| !storable(u)) {
             return Ok((Vec::new(), 0));
         }
@@ -141,7 +90,7 @@ impl ChatStore for SqlStore {
         &self,
         owner: ChatOwner<'_>,
         page: PageRequest,
-    ) -> ApiResult<(Vec<Conversation>, i64)> {
+    ) -> StoreResult<(Vec<Conversation>, i64)> {
         let filter = "company_id = $1 AND customer_user_id = $2 AND agent_id = $3";
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {filter} \
@@ -171,7 +120,7 @@ impl ChatStore for SqlStore {
         &self,
         company_id: &str,
         conversation_id: &str,
-    ) -> ApiResult<Option<Conversation>> {
+    ) -> StoreResult<Option<Conversation>> {
         if !storable(conversation_id) {
             return Ok(None);
         }
@@ -191,7 +140,7 @@ impl ChatStore for SqlStore {
         company_id: &str,
         conversation_id: &str,
         page: PageRequest,
-    ) -> ApiResult<(Vec<Message>, i64)> {
+    ) -> StoreResult<(Vec<Message>, i64)> {
         let filter = "company_id = $1 AND conversation_id = $2";
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {filter} \
@@ -221,7 +170,7 @@ impl ChatStore for SqlStore {
         conversation_id: &str,
         limit: u32,
         before: Option<&str>,
-    ) -> ApiResult<Option<(Vec<Message>, bool)>> {
+    ) -> StoreResult<Option<(Vec<Message>, bool)>> {
         if before.is_some_and(|b| !storable(b)) {
             return Ok(None);
         }
@@ -286,7 +235,7 @@ impl ChatStore for SqlStore {
         derived_title: &str,
         lease: &Lease,
         now: i64,
-    ) -> ApiResult<BeginReply> {
+    ) -> StoreResult<BeginReply> {
         if !storable(conversation_id) {
             return Ok(BeginReply::NotFound);
         }
@@ -351,7 +300,7 @@ impl ChatStore for SqlStore {
         company_id: &str,
         conversation_id: &str,
         lease: &Lease,
-    ) -> ApiResult<bool> {
+    ) -> StoreResult<bool> {
         let done = on_pool!(self.pools(), write, |p| sqlx::query(
             "UPDATE conversations SET lease_until = $4 \
              WHERE company_id = $1 AND id = $2 AND lease_owner = $3"
@@ -373,7 +322,7 @@ impl ChatStore for SqlStore {
         owner: &str,
         reply: &str,
         now: i64,
-    ) -> ApiResult<Message> {
+    ) -> StoreResult<Message> {
         // Every expression of the SET sees the row as it was, so both CASEs
         // test the old owner.
         let update = format!(
@@ -413,7 +362,7 @@ impl ChatStore for SqlStore {
         company_id: &str,
         conversation_id: &str,
         owner: &str,
-    ) -> ApiResult<()> {
+    ) -> StoreResult<()> {
         on_pool!(self.pools(), write, |p| sqlx::query(
             "UPDATE conversations SET lease_owner = NULL, lease_until = NULL \
              WHERE company_id = $1 AND id = $2 AND lease_owner = $3"

@@ -2,8 +2,8 @@
 
 use super::{on_pool, user_where, Params, SqlStore, SqlValue};
 use crate::domain::CustomerUser;
-use crate::error::ApiResult;
 use crate::store::rows::{UserRow, USER_COLUMNS};
+use crate::store::StoreResult;
 use crate::store::{PageRequest, UserFilter};
 
 impl SqlStore {
@@ -16,7 +16,7 @@ impl SqlStore {
         company_id: &str,
         filter: &UserFilter,
         page: PageRequest,
-    ) -> ApiResult<(Vec<CustomerUser>, i64)> {
+    ) -> StoreResult<(Vec<CustomerUser>, i64)> {
         let mut params = Params::default();
         let where_sql = user_where(company_id, filter, &mut params, false);
         let fast = self

@@ -11,9 +11,9 @@ use super::{on_pool, storable, user_sets, user_where, Params, SqlStore, SqlValue
 use crate::domain::{
     fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges,
 };
-use crate::error::{ApiError, ApiResult};
 use crate::store::rows::{UserRow, USER_COLUMNS};
 use crate::store::{ExportRow, MergeOutcome, UserFilter, UserKey, UserRecipes, UserStats};
+use crate::store::{StoreError, StoreResult};
 
 /// Merges retry when another writer changed the metadata in between; each
 /// retry re-reads, so this only runs out under pathological contention.
@@ -109,7 +109,7 @@ impl UserRecipes for SqlStore {
         changes: &UserChanges,
         metadata_patch: Option<&Map<String, Value>>,
         now: i64,
-    ) -> ApiResult<MergeOutcome> {
+    ) -> StoreResult<MergeOutcome> {
         let (column, value) = match key {
             UserKey::Id(v) => ("id", v),
             UserKey::ExternalId(v) => ("external_id", v),
@@ -172,8 +172,8 @@ impl UserRecipes for SqlStore {
                 None => backoff(attempt).await,
             }
         }
-        Err(ApiError::Conflict(
-            "metadata kept changing concurrently; retry the request".into(),
+        Err(StoreError::Contention(
+            "metadata kept changing concurrently; retry the request",
         ))
     }
 
@@ -186,7 +186,7 @@ impl UserRecipes for SqlStore {
         external_id: &str,
         changes: &UserChanges,
         now: i64,
-    ) -> ApiResult<(CustomerUser, bool)> {
+    ) -> StoreResult<(CustomerUser, bool)> {
         let new = new_id(IdKind::CustomerUser);
         let mut params = Params::default();
         let insert = insert_sql(company_id, &new, external_id, changes, now, &mut params);
@@ -213,7 +213,7 @@ impl UserRecipes for SqlStore {
         external_id: &str,
         changes: &UserChanges,
         now: i64,
-    ) -> ApiResult<Option<CustomerUser>> {
+    ) -> StoreResult<Option<CustomerUser>> {
         let new = new_id(IdKind::CustomerUser);
         let mut params = Params::default();
         let insert = insert_sql(company_id, &new, external_id, changes, now, &mut params);
@@ -232,7 +232,7 @@ impl UserRecipes for SqlStore {
         company_id: &str,
         users: &[(&str, &UserChanges)],
         now: i64,
-    ) -> ApiResult<Vec<Option<CustomerUser>>> {
+    ) -> StoreResult<Vec<Option<CustomerUser>>> {
         self.insert_many(company_id, users, now).await
     }
 
@@ -248,7 +248,7 @@ impl UserRecipes for SqlStore {
         filter: &UserFilter,
         after: Option<(i64, &str)>,
         limit: u32,
-    ) -> ApiResult<Vec<ExportRow>> {
+    ) -> StoreResult<Vec<ExportRow>> {
         let mut params = Params::default();
         // No trigram lookup: the export walks every match in list order
         // anyway, which is what the (company_id, created_at, id) index serves.
@@ -293,7 +293,7 @@ impl UserRecipes for SqlStore {
     // windows are index range counts on (company_id, last_seen_at), so they
     // cost what the recently seen users number. The windows compare with
     // `>` as the seed's dashboard does. One read snapshot for all four.
-    async fn user_stats(&self, company_id: &str, now: i64) -> ApiResult<UserStats> {
+    async fn user_stats(&self, company_id: &str, now: i64) -> StoreResult<UserStats> {
         let sql = "SELECT \
              COALESCE((SELECT total FROM customer_user_counts WHERE company_id = $1), 0), \
              COALESCE((SELECT active FROM customer_user_counts WHERE company_id = $1), 0), \

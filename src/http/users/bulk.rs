@@ -3,24 +3,23 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::extract::{from_fields, Call, Endpoint};
-use super::query::QueryParams;
 use super::recipes::merge_refused;
-use super::users::user_changes;
-use super::views::{ErrorBody, UserView};
+use super::write::user_changes;
 use crate::app::SharedState;
 use crate::domain::{
     json_type, merge_patch, now_ms, CustomerUser, ExternalId, Field, Metadata, Permission,
     UserChanges,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::store::{MergeOutcome, UserKey};
+use crate::http::extract::{from_fields, Call, Endpoint};
+use crate::http::views::{ErrorBody, UserView};
+use crate::store::{MergeOutcome, StoreError, UserKey};
 
 pub const MAX_ITEMS: usize = 1000;
 
@@ -85,16 +84,14 @@ pub struct BulkResponse {
     results: Vec<BulkResult>,
 }
 
-#[utoipa::path(post, path = "/rest/v1/customer-users/bulk", tag = "customer-users",
+#[utoipa::path(post, path = "/customer-users/bulk", tag = "customer-users",
     request_body = BulkBody,
     responses((status = 200, description = "One result per item, in order", body = BulkResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn bulk(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<BulkBody>,
 ) -> ApiResult<Json<BulkResponse>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let items = call.body.updates;
     if items.is_empty() || items.len() > MAX_ITEMS {
         return Err(ApiError::bad_request(format!(
@@ -268,10 +265,6 @@ async fn apply(state: &SharedState, company_id: &str, item: &Prepared) -> Outcom
 }
 
 /// A store failure fails the item only; internal details go to the log.
-fn item_error(e: ApiError) -> String {
-    if let ApiError::Internal(detail) = &e {
-        tracing::error!(%detail, "bulk item failed");
-        return "Internal server error".into();
-    }
-    e.to_string()
+fn item_error(e: StoreError) -> String {
+    ApiError::from(e).public_message()
 }

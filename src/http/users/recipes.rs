@@ -2,19 +2,19 @@
 //! by PATCH, upsert by external id, activity stats. Export and bulk update
 //! have their own modules.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::extract::{Call, PathId};
-use super::query::QueryParams;
-use super::users::{UpdateUserBody, UsersRead};
-use super::views::{ErrorBody, UserView};
+use super::list::UsersRead;
+use super::write::UpdateUserBody;
 use crate::app::SharedState;
 use crate::domain::{now_ms, ExternalId};
 use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{Call, PathId};
+use crate::http::views::{ErrorBody, UserView};
 use crate::store::{MergeOutcome, UserKey};
 
 /// The message of a merge whose result breaks the metadata limits.
@@ -25,17 +25,15 @@ pub(super) fn merge_refused(reason: &str) -> String {
 /// Like PUT, but `metadata` is an RFC 7396 JSON Merge Patch onto the stored
 /// object (`null` removes a key), applied atomically: concurrent merges of
 /// different keys all survive.
-#[utoipa::path(patch, path = "/rest/v1/customer-users/{id}", tag = "customer-users",
+#[utoipa::path(patch, path = "/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
     request_body(content = Option<UpdateUserBody>, description = "The fields to change; metadata is merged; an empty body changes nothing"),
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn patch(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(id): PathId,
     call: Call<UpdateUserBody>,
 ) -> ApiResult<Json<UserView>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let (changes, patch) = call.body.into_merge()?;
     let outcome = state
         .store
@@ -56,18 +54,16 @@ pub async fn patch(
 
 /// Create-or-update by the caller's own id, body as PUT (metadata replaces).
 /// 201 when the user was created, 200 when it existed.
-#[utoipa::path(put, path = "/rest/v1/customer-users/by-external-id/{external_id}", tag = "customer-users",
+#[utoipa::path(put, path = "/customer-users/by-external-id/{external_id}", tag = "customer-users",
     params(("external_id" = String, Path, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$", description = "The caller's id for the user (the token's userId), 1–255 characters")),
     request_body(content = Option<UpdateUserBody>, description = "The user's fields; an empty body creates the user with none set, or changes nothing"),
     responses((status = 200, description = "Updated", body = UserView), (status = 201, description = "Created", body = UserView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn upsert(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     PathId(external_id): PathId,
     call: Call<UpdateUserBody>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let external_id =
         ExternalId::parse("external_id", external_id).map_err(ApiError::BadRequest)?;
     let changes = call.body.into_changes()?;
@@ -97,14 +93,12 @@ pub struct StatsView {
     pub last_week: i64,
 }
 
-#[utoipa::path(get, path = "/rest/v1/customer-users/stats", tag = "customer-users",
+#[utoipa::path(get, path = "/customer-users/stats", tag = "customer-users",
     responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn stats(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
     call: Call<UsersRead>,
 ) -> ApiResult<Json<StatsView>> {
-    QueryParams::parse(raw.as_deref(), &[])?;
     let s = state
         .store
         .user_stats(&call.key.company_id, now_ms())

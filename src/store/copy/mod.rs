@@ -9,8 +9,13 @@
 
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 
+mod tables;
+
 use super::dialect::Pools;
 use super::SqlStore;
+use tables::{Kind, Table, TABLES};
+
+pub use tables::schema_drift;
 
 /// Rows read per query and inserted per PostgreSQL statement; 1000 users bind
 /// 13 000 parameters, well under PostgreSQL's limit of 65 535.
@@ -20,114 +25,6 @@ const BATCH: usize = 1000;
 /// grows with the square of its parameters: many small INSERTs beat one big
 /// one. On 300k users this took the copy into SQLite from 212 s to 49 s.
 const SQLITE_ROWS_PER_INSERT: usize = 50;
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Text,
-    Int,
-    Bool,
-    Bytes,
-}
-
-struct Table {
-    name: &'static str,
-    /// The primary key, all text columns: the keyset the batches walk.
-    key: &'static [&'static str],
-    columns: &'static [(&'static str, Kind)],
-}
-
-/// Parents before children, so foreign keys hold at every insert.
-const TABLES: &[Table] = &[
-    Table {
-        name: "companies",
-        key: &["id"],
-        columns: &[
-            ("id", Kind::Text),
-            ("name", Kind::Text),
-            ("active", Kind::Bool),
-            ("created_at", Kind::Int),
-            ("updated_at", Kind::Int),
-        ],
-    },
-    Table {
-        name: "agents",
-        key: &["company_id", "id"],
-        columns: &[
-            ("company_id", Kind::Text),
-            ("id", Kind::Text),
-            ("name", Kind::Text),
-            ("prompt_template", Kind::Text),
-            ("llm_url", Kind::Text),
-            ("llm_model", Kind::Text),
-            ("active", Kind::Bool),
-            ("created_at", Kind::Int),
-            ("updated_at", Kind::Int),
-        ],
-    },
-    Table {
-        name: "api_keys",
-        key: &["id"],
-        columns: &[
-            ("id", Kind::Text),
-            ("company_id", Kind::Text),
-            ("name", Kind::Text),
-            ("environment", Kind::Text),
-            ("permissions", Kind::Text),
-            ("secret_hash", Kind::Bytes),
-            ("expires_at", Kind::Int),
-            ("revoked_at", Kind::Int),
-            ("created_at", Kind::Int),
-            ("last_used_at", Kind::Int),
-        ],
-    },
-    Table {
-        name: "customer_users",
-        key: &["company_id", "id"],
-        columns: &[
-            ("company_id", Kind::Text),
-            ("id", Kind::Text),
-            ("external_id", Kind::Text),
-            ("name", Kind::Text),
-            ("name_folded", Kind::Text),
-            ("email", Kind::Text),
-            ("email_folded", Kind::Text),
-            ("metadata", Kind::Text),
-            ("active", Kind::Bool),
-            ("token_version", Kind::Int),
-            ("created_at", Kind::Int),
-            ("updated_at", Kind::Int),
-            ("last_seen_at", Kind::Int),
-        ],
-    },
-    Table {
-        name: "conversations",
-        key: &["company_id", "id"],
-        columns: &[
-            ("company_id", Kind::Text),
-            ("id", Kind::Text),
-            ("customer_user_id", Kind::Text),
-            ("agent_id", Kind::Text),
-            ("title", Kind::Text),
-            ("message_count", Kind::Int),
-            ("created_at", Kind::Int),
-            ("updated_at", Kind::Int),
-            ("lease_owner", Kind::Text),
-            ("lease_until", Kind::Int),
-        ],
-    },
-    Table {
-        name: "messages",
-        key: &["company_id", "id"],
-        columns: &[
-            ("company_id", Kind::Text),
-            ("id", Kind::Text),
-            ("conversation_id", Kind::Text),
-            ("role", Kind::Text),
-            ("content", Kind::Text),
-            ("created_at", Kind::Int),
-        ],
-    },
-];
 
 enum Value {
     Text(Option<String>),

@@ -5,22 +5,20 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, StreamExt};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use super::extract::Call;
-use super::query::QueryParams;
-use super::users::{user_filter, UserFilterBody};
-use super::views::{ErrorBody, UserView};
+use super::list::filter;
 use crate::app::SharedState;
 use crate::domain::{format_ms, Metadata};
+use crate::domain::{UserFilter, UserFilterBody};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{ExportRow, Store, UserFilter};
-
-const PARAMS: [&str; 5] = ["format", "name", "email", "external_id", "active"];
+use crate::http::extract::{Call, QueryNames};
+use crate::http::views::{ErrorBody, UserView};
+use crate::store::{ExportRow, Store};
 
 /// Rows per query and per chunk written.
 const BATCH: u32 = 500;
@@ -36,23 +34,11 @@ const CSV_HEADER: [&str; 8] = [
     "metadata",
 ];
 
-/// Query parameters of the export; the filters are those of the list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ExportQuery {
-    /// `csv` (default) or `ndjson`.
-    #[param(inline, value_type = Option<Format>)]
-    format: Option<String>,
-    /// As in the list: case-insensitive substring of the name.
-    #[param(min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
-    name: Option<String>,
-    /// As in the list: case-insensitive exact e-mail.
-    #[param(min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$")]
-    email: Option<String>,
-    #[param(min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$")]
-    external_id: Option<String>,
-    active: Option<bool>,
+/// The export's query: the format and the list's filters.
+pub struct ExportQuery;
+
+impl QueryNames for ExportQuery {
+    const NAMES: &'static [&'static [&'static str]] = &[&["format"], UserFilter::NAMES];
 }
 
 #[derive(Clone, Copy, ToSchema)]
@@ -178,7 +164,7 @@ impl Cursor {
                 // The status line is gone; an error item makes the server
                 // abort the response, so the client sees a truncated
                 // transfer rather than a file that looks complete.
-                tracing::error!(error = %e, company = %self.company_id, "export stopped mid-stream");
+                tracing::error!(error = %crate::error::chain(&e), company = %self.company_id, "export stopped mid-stream");
                 self.done = true;
                 Some((Err(std::io::Error::other("export failed")), self))
             }
@@ -188,8 +174,11 @@ impl Cursor {
 
 /// Streams every matching user, in list order (`created_at`, `id`). Filters
 /// come from the body or the query string, the body winning, as in the list.
-#[utoipa::path(get, path = "/rest/v1/customer-users/export", tag = "customer-users",
-    params(ExportQuery),
+#[utoipa::path(get, path = "/customer-users/export", tag = "customer-users",
+    params(
+        ("format" = inline(Option<Format>), Query, description = "`csv` (default) or `ndjson`."),
+        UserFilter,
+    ),
     request_body(content = Option<UserFilterBody>, description = "Optional filters (and credentials)"),
     responses(
         (status = 200, description = "CSV with header `id,external_id,name,email,active,created_at,last_seen_at,metadata`, or one user object per line",
@@ -197,12 +186,10 @@ impl Cursor {
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn export(
     State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
-    call: Call<UserFilterBody>,
+    call: Call<UserFilterBody, ExportQuery>,
 ) -> ApiResult<Response> {
-    let query = QueryParams::parse(raw.as_deref(), &PARAMS)?;
-    let format = Format::parse(query.get("format"))?;
-    let filter = user_filter(call.body, &query)?;
+    let format = Format::parse(call.query.get("format"))?;
+    let filter = filter(call.body, &call.query)?;
     // The first batch is read before answering, so a failing database still
     // gets a proper error response.
     let first = state
@@ -210,7 +197,7 @@ pub async fn export(
         .export_users(&call.key.company_id, &filter, None, BATCH)
         .await?;
     let mut cursor = Cursor {
-        store: state.store.clone(),
+        store: Arc::clone(&state.store),
         company_id: call.key.company_id,
         filter,
         format,
@@ -220,7 +207,7 @@ pub async fn export(
     cursor.advance(&first);
     let head = format
         .encode(first, true)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let rest = stream::unfold(cursor, Cursor::next);
     let body = Body::from_stream(stream::once(async { Ok(head) }).chain(rest));
     Ok((

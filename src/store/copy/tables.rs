@@ -1,0 +1,192 @@
+//! The tables `migrate-store` copies, column by column, and the check that
+//! this list still matches the migrated schema: a column added by a
+//! migration but not here would otherwise be dropped silently by a copy.
+
+use sqlx::Row;
+
+use crate::store::dialect::Pools;
+use crate::store::SqlStore;
+
+#[derive(Clone, Copy)]
+pub(super) enum Kind {
+    Text,
+    Int,
+    Bool,
+    Bytes,
+}
+
+pub(super) struct Table {
+    pub name: &'static str,
+    /// The primary key, all text columns: the keyset the batches walk.
+    pub key: &'static [&'static str],
+    pub columns: &'static [(&'static str, Kind)],
+}
+
+/// Parents before children, so foreign keys hold at every insert.
+pub(super) const TABLES: &[Table] = &[
+    Table {
+        name: "companies",
+        key: &["id"],
+        columns: &[
+            ("id", Kind::Text),
+            ("name", Kind::Text),
+            ("active", Kind::Bool),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "agents",
+        key: &["company_id", "id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("id", Kind::Text),
+            ("name", Kind::Text),
+            ("prompt_template", Kind::Text),
+            ("llm_url", Kind::Text),
+            ("llm_model", Kind::Text),
+            ("active", Kind::Bool),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "api_keys",
+        key: &["id"],
+        columns: &[
+            ("id", Kind::Text),
+            ("company_id", Kind::Text),
+            ("name", Kind::Text),
+            ("environment", Kind::Text),
+            ("permissions", Kind::Text),
+            ("secret_hash", Kind::Bytes),
+            ("expires_at", Kind::Int),
+            ("revoked_at", Kind::Int),
+            ("created_at", Kind::Int),
+            ("last_used_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "customer_users",
+        key: &["company_id", "id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("id", Kind::Text),
+            ("external_id", Kind::Text),
+            ("name", Kind::Text),
+            ("name_folded", Kind::Text),
+            ("email", Kind::Text),
+            ("email_folded", Kind::Text),
+            ("metadata", Kind::Text),
+            ("active", Kind::Bool),
+            ("token_version", Kind::Int),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+            ("last_seen_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "conversations",
+        key: &["company_id", "id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("id", Kind::Text),
+            ("customer_user_id", Kind::Text),
+            ("agent_id", Kind::Text),
+            ("title", Kind::Text),
+            ("message_count", Kind::Int),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+            ("lease_owner", Kind::Text),
+            ("lease_until", Kind::Int),
+        ],
+    },
+    Table {
+        name: "messages",
+        key: &["company_id", "id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("id", Kind::Text),
+            ("conversation_id", Kind::Text),
+            ("role", Kind::Text),
+            ("content", Kind::Text),
+            ("created_at", Kind::Int),
+        ],
+    },
+];
+
+/// Copied on their own (`copy_settings`), before the tables above.
+const SETTINGS: (&str, &[&str]) = ("settings", &["name", "value"]);
+
+/// In the schema but not copied, on purpose: the migrations' bookkeeping,
+/// and SQLite's local row key for the name index, which the target assigns.
+const NOT_COPIED: &[(&str, Option<&str>)] =
+    &[("_sqlx_migrations", None), ("customer_users", Some("seq"))];
+
+/// Every (table, column) of the database's ordinary tables, sorted.
+async fn catalogue(store: &SqlStore) -> anyhow::Result<Vec<(String, String)>> {
+    let rows = match store.pools() {
+        // Ordinary tables only: the FTS index and its shadow tables are
+        // derived from customer_users and rebuilt by triggers.
+        Pools::Sqlite { read, .. } => sqlx::query(
+            "SELECT t.name, c.name FROM pragma_table_list t, pragma_table_info(t.name) c \
+                 WHERE t.schema = 'main' AND t.type = 'table' \
+                 AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )
+        .fetch_all(read)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?,
+        Pools::Postgres(pool) => sqlx::query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema()",
+        )
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?,
+    };
+    let mut rows: Vec<(String, String)> = rows;
+    rows.sort();
+    Ok(rows)
+}
+
+/// Where the copy's column list and the database's catalogue differ, one
+/// line per table or column; empty when they agree.
+pub async fn schema_drift(store: &SqlStore) -> anyhow::Result<Vec<String>> {
+    let skipped = |table: &str, column: &str| {
+        NOT_COPIED
+            .iter()
+            .any(|(t, c)| *t == table && c.is_none_or(|c| c == column))
+    };
+    let mut copied: Vec<(String, String)> = TABLES
+        .iter()
+        .flat_map(|t| t.columns.iter().map(|(c, _)| (t.name, *c)))
+        .chain(SETTINGS.1.iter().map(|c| (SETTINGS.0, *c)))
+        .map(|(t, c)| (t.to_owned(), c.to_owned()))
+        .collect();
+    copied.sort();
+    let live: Vec<(String, String)> = catalogue(store)
+        .await?
+        .into_iter()
+        .filter(|(t, c)| !skipped(t, c))
+        .collect();
+    let mut drift = Vec::new();
+    for (t, c) in &live {
+        if !copied.contains(&(t.clone(), c.clone())) {
+            drift.push(format!(
+                "{t}.{c} is in the database but migrate-store does not copy it"
+            ));
+        }
+    }
+    for (t, c) in &copied {
+        if !live.contains(&(t.clone(), c.clone())) {
+            drift.push(format!(
+                "{t}.{c} is copied by migrate-store but not in the database"
+            ));
+        }
+    }
+    Ok(drift)
+}

@@ -162,6 +162,15 @@ pub enum ConnectError {
 
 const CONNECT_HINT: &str = "set --database-url (or PERFORMCHAT_DATABASE_URL) to sqlite://FILE or postgres://USER[:PASSWORD]@HOST[:PORT]/DB";
 
+/// Page cache of each reader connection, in KiB (negative: SQLite's unit
+/// for a size in KiB rather than pages). SQLite's default is 2 MiB a
+/// connection; the readers' share of the file is in the kernel's page cache
+/// anyway, so a miss costs a `pread`, while eight readers at 2 MiB, plus what
+/// the allocator kept around them, were a third of the server's memory
+/// (docs/PERFORMANCE.md). The writer keeps the default: its cache holds the
+/// index pages that bulk inserts touch again and again.
+const READER_CACHE_SIZE: &str = "-512";
+
 pub(super) async fn connect(url: &str, options: &ConnectOptions) -> Result<Pools, ConnectError> {
     let acquire = Duration::from_secs(10);
     let backend = Backend::of_url(url).map_err(|e| ConnectError::Refused(format!("{e}")))?;
@@ -212,7 +221,7 @@ pub(super) async fn connect(url: &str, options: &ConnectOptions) -> Result<Pools
             let read = SqlitePoolOptions::new()
                 .max_connections(options.pool_size.max(1))
                 .acquire_timeout(acquire)
-                .connect_with(connect)
+                .connect_with(connect.pragma("cache_size", READER_CACHE_SIZE))
                 .await
                 .map_err(|e| sqlite_error(&file, e))?;
             Ok(Pools::Sqlite {

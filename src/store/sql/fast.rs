@@ -38,6 +38,9 @@ impl FastReads {
             let conn = Connection::open_with_flags(file, flags)?;
             conn.pragma_update(None, "query_only", true)?;
             conn.busy_timeout(Duration::ZERO)?;
+            // An index lookup touches a handful of pages; the default 2 MiB
+            // cache a connection would only hold copies of the kernel's pages.
+            conn.pragma_update(None, "cache_size", -256)?;
             Ok(conn)
         };
         let connections = (0..CONNECTIONS)

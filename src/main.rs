@@ -1,5 +1,11 @@
 use clap::Parser;
 
+// mimalloc returns freed pages to the system within milliseconds; glibc's
+// malloc kept what SQLite's worker threads and the bulk calls' bodies had
+// used, per thread arena, for the life of the process (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = performchat::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::recipes::insert_values;
+use super::recipes::{insert_values, INSERT_USERS};
 use super::{on_pool, Backend, Params, SqlStore, SqlValue};
 use crate::domain::{new_id, CustomerUser, IdKind, UserChanges};
 use crate::store::rows::{UserRow, USER_COLUMNS};
@@ -37,9 +37,7 @@ impl SqlStore {
                 // DO NOTHING returns only the rows this statement inserted, so
                 // a user that already existed is simply missing from the answer.
                 let sql = format!(
-                    "INSERT INTO customer_users (company_id, id, external_id, name, name_folded, \
-                     email, email_folded, metadata, active, token_version, created_at, updated_at, \
-                     last_seen_at) VALUES {} ON CONFLICT (company_id, external_id) DO NOTHING \
+                    "{INSERT_USERS} {} ON CONFLICT (company_id, external_id) DO NOTHING \
                      RETURNING {USER_COLUMNS}",
                     rows.join(", ")
                 );

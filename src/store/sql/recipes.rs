@@ -35,12 +35,14 @@ fn insert_sql(
     params: &mut Params,
 ) -> String {
     let values = insert_values(company_id, id, external_id, changes, now, params);
-    format!(
-        "INSERT INTO customer_users (company_id, id, external_id, name, name_folded, email, \
-         email_folded, metadata, active, token_version, created_at, updated_at, last_seen_at) \
-         VALUES {values} ON CONFLICT (company_id, external_id)"
-    )
+    format!("{INSERT_USERS} {values} ON CONFLICT (company_id, external_id)")
 }
+
+/// The head of an INSERT of new users, followed by one or more rows of
+/// [`insert_values`] (which fills the columns in this order).
+pub(super) const INSERT_USERS: &str =
+    "INSERT INTO customer_users (company_id, id, external_id, name, name_folded, email, \
+     email_folded, metadata, active, token_version, created_at, updated_at, last_seen_at) VALUES";
 
 /// The parenthesised VALUES row of [`insert_sql`]'s columns.
 pub(super) fn insert_values(

@@ -1,4 +1,5 @@
-//! Several server processes on one PostgreSQL database: nodes keep no state of
+//! Several server processes on one database (PostgreSQL; SQLite for key
+//! revocation): nodes keep no state of
 //! their own, so whatever one node (or the CLI) changes, every node sees on its
 //! very next request.
 
@@ -99,20 +100,24 @@ async fn concurrent_first_tokens_on_two_nodes_create_one_user() {
     assert_eq!(list["data"][0]["external_id"], json!("brand-new-user"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(postgres_tests),
-    ignore = "PostgreSQL run skipped: set PERFORMCHAT_TEST_POSTGRES_URL"
-)]
-async fn key_revoked_by_the_cli_is_refused_by_every_node_on_the_next_request() {
-    let db = TestDb::new(Backend::Postgres).await;
+/// On SQLite the key and a lookup by external id are read on the request's
+/// own thread, apart from the pool (src/store/sql/fast.rs); on both backends a
+/// node that cached the key would be caught serving it after the revocation.
+async fn key_revoked_by_the_cli_is_refused_by_every_node(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let t = CliTenant::create(&db.url, "Acme");
     let other = new_key(&db.url, &t.company);
     let nodes = [Node::start(&db.url).await, Node::start(&db.url).await];
+    let lookup = "/rest/v1/customer-users?external_id=u1";
+    let token_body = t.body(json!({ "userId": "u1", "agentId": t.agent }));
 
-    // Each node has just accepted the key: a node that cached it would now be
-    // caught serving it after the revocation.
+    // Each node has just accepted the key on every path that reads it.
     for node in &nodes {
+        let (status, body) = node.post("/rest/v1/auth/token", &token_body).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = node.get(lookup, &t.key).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["pagination"]["total"], json!(1), "{body}");
         let (status, body) = node.get("/rest/v1/agents", &t.key).await;
         assert_eq!(status, 200, "{body}");
     }
@@ -121,22 +126,35 @@ async fn key_revoked_by_the_cli_is_refused_by_every_node_on_the_next_request() {
     assert_eq!(revoked["revoked"], json!(true));
 
     for node in &nodes {
-        let (status, body) = node.get("/rest/v1/agents", &t.key).await;
-        assert_eq!(
-            status, 401,
-            "{} still accepts a revoked key: {body}",
-            node.base
-        );
-        assert_eq!(body["message"], json!("Invalid API credentials"));
-        let (status, body) = node
-            .post(
-                "/rest/v1/auth/token",
-                &t.body(json!({ "userId": "u1", "agentId": t.agent })),
-            )
-            .await;
+        for path in ["/rest/v1/agents", lookup] {
+            let (status, body) = node.get(path, &t.key).await;
+            assert_eq!(
+                status, 401,
+                "{} still accepts a revoked key on {path}: {body}",
+                node.base
+            );
+            assert_eq!(body["message"], json!("Invalid API credentials"));
+        }
+        let (status, body) = node.post("/rest/v1/auth/token", &token_body).await;
         assert_eq!(status, 401, "{body}");
         // The company's other key is untouched.
-        let (status, body) = node.get("/rest/v1/agents", &other).await;
-        assert_eq!(status, 200, "{body}");
+        for path in ["/rest/v1/agents", lookup] {
+            let (status, body) = node.get(path, &other).await;
+            assert_eq!(status, 200, "{body}");
+        }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_revoked_by_the_cli_is_refused_by_every_sqlite_node_at_once() {
+    key_revoked_by_the_cli_is_refused_by_every_node(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL run skipped: set PERFORMCHAT_TEST_POSTGRES_URL"
+)]
+async fn key_revoked_by_the_cli_is_refused_by_every_node_on_the_next_request() {
+    key_revoked_by_the_cli_is_refused_by_every_node(Backend::Postgres).await;
 }

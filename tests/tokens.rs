@@ -55,6 +55,33 @@ async fn get_user(app: &TestApp, t: &Tenant, id: &str) -> Value {
         .clone()
 }
 
+/// Sends every body to the token route at once; the answers in order.
+async fn all_at_once(app: &TestApp, bodies: Vec<Value>) -> Vec<(u16, Value)> {
+    let mut tasks = Vec::new();
+    for body in bodies {
+        let router = app.router.clone();
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::post(TOKEN)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap();
+            let res = router.oneshot(req).await.unwrap();
+            let status = res.status().as_u16();
+            let bytes = http_body_util::BodyExt::collect(res.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
 fn tiny_sleep() -> tokio::time::Sleep {
     // Timestamps have millisecond precision; make sure "later" is later.
     tokio::time::sleep(std::time::Duration::from_millis(15))
@@ -227,32 +254,58 @@ backend_tests! {
 
     async fn concurrent_first_calls_create_exactly_one_user(app) {
         let t = app.tenant("Acme").await;
-        let body = t.body(json!({ "userId": "racer", "agentId": t.agent })).to_string();
-        let mut tasks = Vec::new();
-        for _ in 0..32 {
-            let router = app.router.clone();
-            let body = body.clone();
-            tasks.push(tokio::spawn(async move {
-                use tower::ServiceExt;
-                let req = axum::http::Request::post(TOKEN)
-                    .header("content-type", "application/json")
-                    .body(axum::body::Body::from(body))
-                    .unwrap();
-                let res = router.oneshot(req).await.unwrap();
-                let status = res.status();
-                let bytes = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
-                (status, serde_json::from_slice::<Value>(&bytes).unwrap())
-            }));
-        }
+        let body = t.body(json!({ "userId": "racer", "agentId": t.agent }));
         let mut ids = std::collections::BTreeSet::new();
-        for task in tasks {
-            let (status, body) = task.await.unwrap();
+        for (status, body) in all_at_once(&app, vec![body; 32]).await {
             assert_eq!(status, 200, "{body}");
             ids.insert(body["customerUser"]["id"].as_str().unwrap().to_owned());
         }
         assert_eq!(ids.len(), 1, "{ids:?}");
         let list = app.get("/rest/v1/customer-users", t.creds()).await;
         assert_eq!(list.assert_ok()["pagination"]["total"], json!(1));
+    }
+
+    // On SQLite, token writes that queue together are committed together:
+    // each call must still get its own answer, refusals included.
+    async fn calls_issued_together_each_get_their_own_answer(app) {
+        let t = app.tenant("Acme").await;
+        let other = app.tenant("Other").await;
+        let sleeper = app.token(&t, "sleeper").await["customerUser"]["id"].as_str().unwrap().to_owned();
+        let url = format!("/rest/v1/customer-users/{sleeper}");
+        app.put(&url, t.body(json!({ "active": false }))).await.assert_ok();
+
+        let mut bodies = Vec::new();
+        for i in 0..32 {
+            bodies.push(t.body(json!({ "userId": format!("crowd_{}", i % 16), "agentId": t.agent })));
+        }
+        for _ in 0..8 {
+            bodies.push(t.body(json!({ "userId": "sleeper", "agentId": t.agent })));
+            bodies.push(t.body(json!({ "userId": "lost", "agentId": t.inactive_agent })));
+            bodies.push(other.body(json!({ "userId": "crowd_0", "agentId": other.agent })));
+        }
+        let answers = all_at_once(&app, bodies.clone()).await;
+        let mut ids = std::collections::BTreeMap::new();
+        for (sent, (status, body)) in bodies.iter().zip(answers) {
+            let user = sent["userId"].as_str().unwrap();
+            match user {
+                "sleeper" => assert_eq!((status, body["message"].as_str()), (400, Some("Customer user is inactive"))),
+                "lost" => assert_eq!((status, body["message"].as_str()), (400, Some("Agent not found"))),
+                _ => {
+                    assert_eq!(status, 200, "{body}");
+                    let got = &body["customerUser"];
+                    assert_eq!(got["externalId"], json!(user), "{body}");
+                    let key = (sent["keyId"].as_str().unwrap().to_owned(), user.to_owned());
+                    let id = got["id"].as_str().unwrap().to_owned();
+                    assert_eq!(ids.entry(key).or_insert_with(|| id.clone()), &id, "one user per external id");
+                }
+            }
+        }
+        assert_eq!(ids.len(), 17, "16 users of Acme and one of Other");
+        let list = app.get("/rest/v1/customer-users", t.creds()).await;
+        assert_eq!(list.assert_ok()["pagination"]["total"], json!(17), "the crowd and the sleeper");
+        let list = app.get("/rest/v1/customer-users", other.creds()).await;
+        assert_eq!(list.assert_ok()["pagination"]["total"], json!(1));
+        assert_eq!(get_user(&app, &t, &sleeper).await["active"], json!(false));
     }
 
     async fn invalidation_bumps_the_version_and_kills_old_tokens(app) {

@@ -14,6 +14,8 @@ pub struct SqlStore {
     backend: Backend,
     /// SQLite on a file: point reads off sqlx's worker threads (fast.rs).
     fast: Option<fast::FastReads>,
+    /// SQLite on a file: token writes committed in groups (group.rs).
+    group: Option<group::GroupWriter>,
 }
 
 impl SqlStore {
@@ -21,17 +23,18 @@ impl SqlStore {
     pub async fn connect(url: &str, options: &ConnectOptions) -> anyhow::Result<Self> {
         let backend = Backend::of_url(url)?;
         let pools = connect(url, options).await?;
-        let fast = match backend {
-            Backend::Sqlite => match dialect::sqlite_options(url, options)? {
-                (_, true) => None,
-                (file, false) => fast::FastReads::open(file.get_filename()),
-            },
-            Backend::Postgres => None,
+        let (fast, group) = match (&pools, dialect::sqlite_options(url, options)) {
+            (Pools::Sqlite { write, .. }, Ok((file, false))) => (
+                fast::FastReads::open(file.get_filename()),
+                group::GroupWriter::open(file.get_filename(), write.clone()),
+            ),
+            _ => (None, None),
         };
         Ok(SqlStore {
             pools,
             backend,
             fast,
+            group,
         })
     }
 
@@ -198,6 +201,7 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
 mod bulk;
 mod chat;
 mod fast;
+mod group;
 mod lookup;
 mod recipes;
 mod tenants;
@@ -240,23 +244,33 @@ impl Store for SqlStore {
         // agent is active; the unique (company_id, external_id) constraint makes
         // concurrent first calls converge on one row; the update's WHERE leaves
         // an inactive user untouched. No row back means one of the two refused.
-        let sql = format!(
-            "INSERT INTO customer_users (company_id, id, external_id, metadata, active, token_version, \
-             created_at, updated_at, last_seen_at) SELECT $1, $2, $3, '{{}}', TRUE, 0, $4, $4, $4 \
-             WHERE EXISTS (SELECT 1 FROM agents WHERE company_id = $1 AND id = $5 AND active) \
-             ON CONFLICT (company_id, external_id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
-             WHERE customer_users.active RETURNING {USER_COLUMNS}, \
-             (SELECT name FROM agents WHERE company_id = $1 AND id = $5) AS agent_name"
-        );
         let id = new_id(IdKind::CustomerUser);
-        let row: Option<IssuedRow> = on_pool!(&self.pools, write, |p| sqlx::query_as(&sql)
+        let grouped = match &self.group {
+            Some(group) => {
+                let write = group::TokenWrite {
+                    company_id: company_id.into(),
+                    new_id: id.clone(),
+                    external_id: external_id.into(),
+                    now,
+                    agent_id: agent_id.into(),
+                };
+                group.token_upsert(write).await
+            }
+            None => None,
+        };
+        let row: Option<IssuedRow> = match grouped {
+            Some(row) => row,
+            None => on_pool!(&self.pools, write, |p| sqlx::query_as(
+                &group::token_upsert_sql()
+            )
             .bind(company_id)
             .bind(&id)
             .bind(external_id)
             .bind(now)
             .bind(agent_id)
             .fetch_optional(p)
-            .await)?;
+            .await)?,
+        };
         if let Some(row) = row {
             return Ok(TokenUser::Issued {
                 agent_name: row.agent_name,

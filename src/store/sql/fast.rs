@@ -112,21 +112,26 @@ impl FastReads {
             let mut rows = stmt.raw_query();
             let mut users = Vec::new();
             while let Some(r) = rows.next()? {
-                users.push(UserRow {
-                    company_id: r.get(0)?,
-                    id: r.get(1)?,
-                    external_id: r.get(2)?,
-                    name: r.get(3)?,
-                    email: r.get(4)?,
-                    metadata: r.get(5)?,
-                    active: r.get(6)?,
-                    token_version: r.get(7)?,
-                    created_at: r.get(8)?,
-                    updated_at: r.get(9)?,
-                    last_seen_at: r.get(10)?,
-                });
+                users.push(user_row(r)?);
             }
             Ok(users)
         })
     }
+}
+
+/// A row that starts with [`USER_COLUMNS`].
+pub(super) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        company_id: r.get(0)?,
+        id: r.get(1)?,
+        external_id: r.get(2)?,
+        name: r.get(3)?,
+        email: r.get(4)?,
+        metadata: r.get(5)?,
+        active: r.get(6)?,
+        token_version: r.get(7)?,
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
+        last_seen_at: r.get(10)?,
+    })
 }

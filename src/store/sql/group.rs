@@ -1,0 +1,170 @@
+//! Group commit for token issue on SQLite. Every token call writes (it finds
+//! or creates its user and stamps `last_seen_at`), and SQLite takes one writer
+//! at a time. One transaction per call made each call wait its turn for the
+//! writer connection, hand its statement to sqlx's worker thread and back, and
+//! append its own commit to the WAL: a profile of the token benchmark spent a
+//! third of its time switching threads.
+//!
+//! Here a thread of its own owns a second write connection. Calls queue their
+//! upserts; the thread takes everything queued, runs it in one transaction,
+//! commits once, and only then answers each call, so nothing is acknowledged
+//! before it is durable. The more calls wait, the more one commit carries.
+//!
+//! While it writes, the thread holds the sqlx writer pool's one connection,
+//! so it never competes with the process's other writes (or the checkpoint)
+//! for SQLite's lock; other processes are met by the busy timeout as before.
+//! Any failure answers `None` and the caller takes the usual path, which
+//! reports the error in the store's terms: nothing of a failed batch was
+//! committed, so running the write again is safe.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use sqlx::SqlitePool;
+use tokio::sync::oneshot;
+
+use super::fast::user_row;
+use crate::store::rows::{IssuedRow, USER_COLUMNS};
+
+/// A bound on one transaction, so the first caller of a long queue does not
+/// wait for all of it.
+const MAX_BATCH: usize = 256;
+
+/// The find-or-create of token issue (see `Store::user_for_token`).
+pub(super) fn token_upsert_sql() -> String {
+    format!(
+        "INSERT INTO customer_users (company_id, id, external_id, metadata, active, token_version, \
+         created_at, updated_at, last_seen_at) SELECT $1, $2, $3, '{{}}', TRUE, 0, $4, $4, $4 \
+         WHERE EXISTS (SELECT 1 FROM agents WHERE company_id = $1 AND id = $5 AND active) \
+         ON CONFLICT (company_id, external_id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
+         WHERE customer_users.active RETURNING {USER_COLUMNS}, \
+         (SELECT name FROM agents WHERE company_id = $1 AND id = $5) AS agent_name"
+    )
+}
+
+pub(super) struct TokenWrite {
+    pub company_id: String,
+    pub new_id: String,
+    pub external_id: String,
+    pub now: i64,
+    pub agent_id: String,
+}
+
+/// What a write found: the row, or none when the agent or the user refused.
+type Answer = Option<Option<IssuedRow>>;
+
+struct Job {
+    write: TokenWrite,
+    reply: oneshot::Sender<Answer>,
+}
+
+pub(super) struct GroupWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+impl GroupWriter {
+    /// `None` if the file cannot be opened this way; token writes then take
+    /// the pool as before.
+    pub(super) fn open(file: &Path, gate: SqlitePool) -> Option<Self> {
+        let conn = open(file)
+            .map_err(|e| tracing::warn!(error = %e, "SQLite token writes stay on the pool"))
+            .ok()?;
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let (queue, jobs) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-group-commit".into())
+            .spawn(move || run(&conn, &jobs, &gate, &runtime))
+            .map_err(|e| tracing::warn!(error = %e, "no group-commit thread"))
+            .ok()?;
+        Some(GroupWriter { queue })
+    }
+
+    /// `Some(row or no row)` once committed; `None`: take the usual path.
+    pub(super) async fn token_upsert(&self, write: TokenWrite) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Job { write, reply }).ok()?;
+        answer.await.ok().flatten()
+    }
+}
+
+fn open(file: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(file, flags)?;
+    // As the sqlx connections are set up (dialect.rs).
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+/// Ends when the store, and with it the queue's sender, is dropped.
+fn run(
+    conn: &Connection,
+    jobs: &mpsc::Receiver<Job>,
+    gate: &SqlitePool,
+    runtime: &tokio::runtime::Handle,
+) {
+    // Returning a pool connection spawns a task.
+    let _runtime = runtime.enter();
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
+        // Callers gone before their turn (a dropped request) need no write.
+        batch.retain(|job| !job.reply.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
+        let Ok(writer) = runtime.block_on(gate.acquire()) else {
+            // The pool is closed or busy for its whole wait: the usual path
+            // will say which.
+            continue;
+        };
+        let written = write_batch(conn, &batch);
+        drop(writer);
+        match written {
+            Ok(rows) => {
+                for (job, row) in batch.into_iter().zip(rows) {
+                    let _ = job.reply.send(row);
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "group commit failed; its calls take the pool");
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for the whole batch; a statement that fails leaves its
+/// call to the usual path and the others go on (SQLite undoes just that
+/// statement), unless the failure ended the transaction.
+fn write_batch(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Answer>> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let mut stmt = conn.prepare_cached(&token_upsert_sql())?;
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        let w = &job.write;
+        let params = rusqlite::named_params! {
+            "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now, "$5": w.agent_id,
+        };
+        let row = stmt.query_row(params, |r| {
+            Ok(IssuedRow {
+                user: user_row(r)?,
+                agent_name: r.get(11)?,
+            })
+        });
+        answers.push(match row {
+            Ok(row) => Some(Some(row)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Some(None),
+            Err(e) if conn.is_autocommit() => return Err(e),
+            Err(_) => None,
+        });
+    }
+    drop(stmt);
+    conn.execute_batch("COMMIT")?;
+    Ok(answers)
+}

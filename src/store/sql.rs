@@ -14,6 +14,8 @@ pub struct SqlStore {
     backend: Backend,
     /// SQLite on a file: point reads off sqlx's worker threads (fast.rs).
     fast: Option<fast::FastReads>,
+    /// SQLite's file, when it is one (not in memory): exports read it directly (export.rs).
+    file: Option<std::path::PathBuf>,
 }
 
 impl SqlStore {
@@ -21,17 +23,19 @@ impl SqlStore {
     pub async fn connect(url: &str, options: &ConnectOptions) -> anyhow::Result<Self> {
         let backend = Backend::of_url(url)?;
         let pools = connect(url, options).await?;
-        let fast = match backend {
+        let file = match backend {
             Backend::Sqlite => match dialect::sqlite_options(url, options)? {
                 (_, true) => None,
-                (file, false) => fast::FastReads::open(file.get_filename()),
+                (file, false) => Some(file.get_filename().to_owned()),
             },
             Backend::Postgres => None,
         };
+        let fast = file.as_deref().and_then(fast::FastReads::open);
         Ok(SqlStore {
             pools,
             backend,
             fast,
+            file,
         })
     }
 
@@ -197,6 +201,7 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
 // After the macros and helpers above, which they use.
 mod bulk;
 mod chat;
+mod export;
 mod fast;
 mod lookup;
 mod recipes;

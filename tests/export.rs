@@ -224,7 +224,8 @@ backend_tests! {
 
     async fn database_error_mid_stream_aborts_the_body(app) {
         let t = app.tenant("Acme").await;
-        seed(&app, &t, 1_200).await;
+        // Enough that the export is still being read when the store closes.
+        seed(&app, &t, 20_000).await;
         let req = Request::builder()
             .method(Method::GET)
             .uri("/rest/v1/customer-users/export")

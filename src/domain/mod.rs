@@ -25,7 +25,7 @@ pub use metadata::{merge_patch, Metadata};
 pub use models::{Agent, ApiKeyRecord, Company, CustomerUser, Environment, UserChanges};
 pub use permissions::{Permission, Permissions};
 pub use secret::{redact_url, DatabaseUrl, Secret};
-pub use time::{format_ms, format_secs, now_ms, parse_rfc3339_ms};
+pub use time::{format_ms, format_secs, now_ms, parse_rfc3339_ms, write_ms};
 
 /// A field of a partial update: left out, set to null, or given a value.
 #[derive(Debug, Clone, Default, PartialEq)]

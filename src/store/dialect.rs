@@ -52,7 +52,7 @@ pub(super) enum Pools {
 pub(super) struct Checkpointer(tokio::task::JoinHandle<()>);
 
 const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Checkpointer {
     fn start(write: SqlitePool) -> Self {
@@ -169,7 +169,7 @@ const CONNECT_HINT: &str = "set --database-url (or PERFORMCHAT_DATABASE_URL) to 
 /// the allocator kept around them, were a third of the server's memory
 /// (docs/PERFORMANCE.md). The writer keeps the default: its cache holds the
 /// index pages that bulk inserts touch again and again.
-const READER_CACHE_SIZE: &str = "-512";
+pub(super) const READER_CACHE_SIZE: &str = "-512";
 
 pub(super) async fn connect(url: &str, options: &ConnectOptions) -> Result<Pools, ConnectError> {
     let acquire = Duration::from_secs(10);

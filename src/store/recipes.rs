@@ -39,6 +39,48 @@ pub struct ExportRow {
     pub last_seen_at: Option<i64>,
 }
 
+impl ExportRow {
+    pub fn as_user(&self) -> ExportUser<'_> {
+        ExportUser {
+            id: &self.id,
+            external_id: &self.external_id,
+            name: self.name.as_deref(),
+            email: self.email.as_deref(),
+            metadata: &self.metadata,
+            active: self.active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_seen_at: self.last_seen_at,
+        }
+    }
+}
+
+/// An [`ExportRow`] borrowed from wherever the reader holds it (on SQLite,
+/// the statement's current row), so writing it out allocates nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportUser<'a> {
+    pub id: &'a str,
+    pub external_id: &'a str,
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub metadata: &'a str,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_seen_at: Option<i64>,
+}
+
+/// Appends one user to an export's bytes; the caller's choice of format.
+pub type EncodeUser = fn(&ExportUser<'_>, &mut Vec<u8>);
+
+/// An export as encoded chunks of about [`EXPORT_CHUNK`] bytes, in list
+/// order; an `Err` item ends it (the export is incomplete). Dropping the
+/// receiver stops the reader.
+pub type ExportChunks = tokio::sync::mpsc::Receiver<StoreResult<bytes::Bytes>>;
+
+/// Bytes per chunk of [`ExportChunks`].
+pub const EXPORT_CHUNK: usize = 64 * 1024;
+
 /// Counts for `GET /customer-users/stats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserStats {
@@ -99,6 +141,17 @@ pub trait UserRecipes: Send + Sync {
         after: Option<(i64, &str)>,
         limit: u32,
     ) -> StoreResult<Vec<ExportRow>>;
+
+    /// The whole export read from one snapshot and encoded with `encode`
+    /// where it is read, when the store can do that (SQLite on a file);
+    /// `None` otherwise, and the caller pages with [`Self::export_users`].
+    /// Errors before the first chunk are returned here.
+    async fn export_chunks(
+        &self,
+        company_id: &str,
+        filter: &UserFilter,
+        encode: EncodeUser,
+    ) -> StoreResult<Option<ExportChunks>>;
 
     async fn user_stats(&self, company_id: &str, now: i64) -> StoreResult<UserStats>;
 }

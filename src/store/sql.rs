@@ -16,6 +16,8 @@ pub struct SqlStore {
     fast: Option<fast::FastReads>,
     /// SQLite on a file: token writes committed in groups (group.rs).
     group: Option<group::GroupWriter>,
+    /// SQLite's file, when it is one (not in memory): exports read it directly (export.rs).
+    file: Option<std::path::PathBuf>,
 }
 
 impl SqlStore {
@@ -23,18 +25,26 @@ impl SqlStore {
     pub async fn connect(url: &str, options: &ConnectOptions) -> anyhow::Result<Self> {
         let backend = Backend::of_url(url)?;
         let pools = connect(url, options).await?;
-        let (fast, group) = match (&pools, dialect::sqlite_options(url, options)) {
-            (Pools::Sqlite { write, .. }, Ok((file, false))) => (
-                fast::FastReads::open(file.get_filename()),
-                group::GroupWriter::open(file.get_filename(), write.clone()),
-            ),
-            _ => (None, None),
+        let file = match backend {
+            Backend::Sqlite => match dialect::sqlite_options(url, options)? {
+                (_, true) => None,
+                (file, false) => Some(file.get_filename().to_owned()),
+            },
+            Backend::Postgres => None,
+        };
+        let fast = file.as_deref().and_then(fast::FastReads::open);
+        let group = match (&pools, &file) {
+            (Pools::Sqlite { write, .. }, Some(file)) => {
+                group::GroupWriter::open(file, write.clone())
+            }
+            _ => None,
         };
         Ok(SqlStore {
             pools,
             backend,
             fast,
             group,
+            file,
         })
     }
 
@@ -200,6 +210,7 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
 // After the macros and helpers above, which they use.
 mod bulk;
 mod chat;
+mod export;
 mod fast;
 mod group;
 mod lookup;

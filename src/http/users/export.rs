@@ -1,6 +1,8 @@
 //! `GET /customer-users/export`: every user of the company as CSV or NDJSON,
-//! streamed in keyset batches so the server holds one batch at a time
-//! however many users there are.
+//! streamed so the server holds a chunk or a batch at a time however many
+//! users there are: on a SQLite file the store reads one snapshot and hands
+//! over encoded chunks (`export_chunks`); elsewhere this module pages with
+//! keyset batches. Both write rows with the same encoders (encode.rs).
 
 use std::sync::Arc;
 
@@ -11,28 +13,17 @@ use axum::response::{IntoResponse, Response};
 use futures::stream::{self, StreamExt};
 use utoipa::ToSchema;
 
+use super::encode;
 use super::list::filter;
 use crate::app::SharedState;
-use crate::domain::{format_ms, Metadata};
 use crate::domain::{UserFilter, UserFilterBody};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Call, QueryNames};
-use crate::http::views::{ErrorBody, UserView};
-use crate::store::{ExportRow, Store};
+use crate::http::views::ErrorBody;
+use crate::store::{EncodeUser, ExportRow, Store, StoreError};
 
-/// Rows per query and per chunk written.
+/// Rows per query and per chunk written, when paging.
 const BATCH: u32 = 500;
-
-const CSV_HEADER: [&str; 8] = [
-    "id",
-    "external_id",
-    "name",
-    "email",
-    "active",
-    "created_at",
-    "last_seen_at",
-    "metadata",
-];
 
 /// The export's query: the format and the list's filters.
 pub struct ExportQuery;
@@ -73,57 +64,32 @@ impl Format {
         }
     }
 
-    fn encode(self, users: Vec<ExportRow>, header: bool) -> std::io::Result<Bytes> {
+    fn encoder(self) -> EncodeUser {
         match self {
-            Format::Csv => csv_chunk(users, header),
-            Format::Ndjson => ndjson_chunk(users),
+            Format::Csv => encode::csv_user,
+            Format::Ndjson => encode::ndjson_user,
         }
     }
-}
 
-/// RFC 4180 via the `csv` crate: CRLF ends, quoting only where needed.
-fn csv_chunk(users: Vec<ExportRow>, header: bool) -> std::io::Result<Bytes> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::with_capacity(users.len() * 200));
-    if header {
-        w.write_record(CSV_HEADER)?;
+    /// What comes before the first user.
+    fn header(self) -> &'static [u8] {
+        match self {
+            Format::Csv => encode::CSV_HEADER,
+            Format::Ndjson => b"",
+        }
     }
-    for u in users {
-        let active = if u.active { "true" } else { "false" };
-        w.write_record([
-            u.id.as_str(),
-            &u.external_id,
-            u.name.as_deref().unwrap_or_default(),
-            u.email.as_deref().unwrap_or_default(),
-            active,
-            &format_ms(u.created_at),
-            &u.last_seen_at.map(format_ms).unwrap_or_default(),
-            &u.metadata,
-        ])?;
-    }
-    let bytes = w.into_inner().map_err(|e| e.into_error())?;
-    Ok(Bytes::from(bytes))
-}
 
-fn ndjson_chunk(users: Vec<ExportRow>) -> std::io::Result<Bytes> {
-    let mut out = Vec::new();
-    for u in users {
-        let view = UserView {
-            metadata: Metadata::from_stored(&u.metadata).into_value(),
-            id: u.id,
-            external_id: u.external_id,
-            name: u.name,
-            email: u.email,
-            active: u.active,
-            created_at: format_ms(u.created_at),
-            updated_at: format_ms(u.updated_at),
-            last_seen_at: u.last_seen_at.map(format_ms),
-        };
-        serde_json::to_writer(&mut out, &view)?;
-        out.push(b'\n');
+    fn encode(self, users: &[ExportRow], header: bool) -> Bytes {
+        let mut out = Vec::with_capacity(users.len() * 200);
+        if header {
+            out.extend_from_slice(self.header());
+        }
+        let encode = self.encoder();
+        for u in users {
+            encode(&u.as_user(), &mut out);
+        }
+        Bytes::from(out)
     }
-    Ok(Bytes::from(out))
 }
 
 /// Where the stream is: the key of the last row sent, and whether the last
@@ -158,18 +124,22 @@ impl Cursor {
             Ok(users) if users.is_empty() => None,
             Ok(users) => {
                 self.advance(&users);
-                Some((self.format.encode(users, false), self))
+                Some((Ok(self.format.encode(&users, false)), self))
             }
             Err(e) => {
-                // The status line is gone; an error item makes the server
-                // abort the response, so the client sees a truncated
-                // transfer rather than a file that looks complete.
-                tracing::error!(error = %crate::error::chain(&e), company = %self.company_id, "export stopped mid-stream");
                 self.done = true;
-                Some((Err(std::io::Error::other("export failed")), self))
+                Some((Err(stopped(&e, &self.company_id)), self))
             }
         }
     }
+}
+
+/// The status line is gone; an error item makes the server abort the
+/// response, so the client sees a truncated transfer rather than a file that
+/// looks complete.
+fn stopped(e: &StoreError, company_id: &str) -> std::io::Error {
+    tracing::error!(error = %crate::error::chain(e), company = %company_id, "export stopped mid-stream");
+    std::io::Error::other("export failed")
 }
 
 /// Streams every matching user, in list order (`created_at`, `id`). Filters
@@ -190,32 +160,44 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let format = Format::parse(call.query.get("format"))?;
     let filter = filter(call.body, &call.query)?;
-    // The first batch is read before answering, so a failing database still
-    // gets a proper error response.
+    let headers = [
+        (header::CONTENT_TYPE, format.content_type()),
+        (header::CONTENT_DISPOSITION, format.file_name()),
+    ];
+    let company_id = call.key.company_id;
+    let header = format.header();
+    let head = stream::iter((!header.is_empty()).then(|| Ok(Bytes::from_static(header))));
+    // SQLite on a file: read and encoded on a thread of its own, from one snapshot.
+    if let Some(chunks) = state
+        .store
+        .export_chunks(&company_id, &filter, format.encoder())
+        .await?
+    {
+        let rest = stream::unfold(chunks, |mut chunks| async {
+            let item = chunks.recv().await?;
+            Some((item, chunks))
+        })
+        .map(move |item| item.map_err(|e| stopped(&e, &company_id)));
+        let body = Body::from_stream(head.chain(rest));
+        return Ok((headers, body).into_response());
+    }
+    // Elsewhere in keyset batches through the pool. The first batch is read
+    // before answering, so a failing database still gets a proper error response.
     let first = state
         .store
-        .export_users(&call.key.company_id, &filter, None, BATCH)
+        .export_users(&company_id, &filter, None, BATCH)
         .await?;
     let mut cursor = Cursor {
         store: Arc::clone(&state.store),
-        company_id: call.key.company_id,
+        company_id,
         filter,
         format,
         after: None,
         done: false,
     };
     cursor.advance(&first);
-    let head = format
-        .encode(first, true)
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let first = format.encode(&first, true);
     let rest = stream::unfold(cursor, Cursor::next);
-    let body = Body::from_stream(stream::once(async { Ok(head) }).chain(rest));
-    Ok((
-        [
-            (header::CONTENT_TYPE, format.content_type()),
-            (header::CONTENT_DISPOSITION, format.file_name()),
-        ],
-        body,
-    )
-        .into_response())
+    let body = Body::from_stream(stream::once(async { Ok(first) }).chain(rest));
+    Ok((headers, body).into_response())
 }

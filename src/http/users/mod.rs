@@ -1,6 +1,7 @@
 //! Customer users (spec 4): one resource, one module per kind of operation.
 
 pub(super) mod bulk;
+mod encode;
 pub(super) mod export;
 pub(super) mod list;
 pub(super) mod recipes;

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Statement};
 
 use super::Params;
 use super::SqlValue;
@@ -98,17 +98,7 @@ impl FastReads {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS} FROM customer_users WHERE {where_sql}"
             ))?;
-            for (i, value) in params.0.iter().enumerate() {
-                let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? else {
-                    continue;
-                };
-                match value {
-                    SqlValue::Text(v) => stmt.raw_bind_parameter(index, v)?,
-                    SqlValue::OptText(v) => stmt.raw_bind_parameter(index, v)?,
-                    SqlValue::Bool(v) => stmt.raw_bind_parameter(index, v)?,
-                    SqlValue::Int(v) => stmt.raw_bind_parameter(index, v)?,
-                }
-            }
+            bind(&mut stmt, params)?;
             let mut rows = stmt.raw_query();
             let mut users = Vec::new();
             while let Some(r) = rows.next()? {
@@ -134,4 +124,20 @@ pub(super) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
         updated_at: r.get(9)?,
         last_seen_at: r.get(10)?,
     })
+}
+
+/// Binds `params` to the `$N` placeholders of SQL built with them.
+pub(super) fn bind(stmt: &mut Statement<'_>, params: &Params) -> rusqlite::Result<()> {
+    for (i, value) in params.0.iter().enumerate() {
+        let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? else {
+            continue;
+        };
+        match value {
+            SqlValue::Text(v) => stmt.raw_bind_parameter(index, v)?,
+            SqlValue::OptText(v) => stmt.raw_bind_parameter(index, v)?,
+            SqlValue::Bool(v) => stmt.raw_bind_parameter(index, v)?,
+            SqlValue::Int(v) => stmt.raw_bind_parameter(index, v)?,
+        }
+    }
+    Ok(())
 }

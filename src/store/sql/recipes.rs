@@ -12,8 +12,9 @@ use crate::domain::{
     fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges,
 };
 use crate::store::rows::{UserRow, USER_COLUMNS};
-use crate::store::{ExportRow, MergeOutcome, UserFilter, UserKey, UserRecipes, UserStats};
+use crate::store::{EncodeUser, ExportChunks, ExportRow, MergeOutcome, UserFilter, UserKey};
 use crate::store::{StoreError, StoreResult};
+use crate::store::{UserRecipes, UserStats};
 
 /// Merges retry when another writer changed the metadata in between; each
 /// retry re-reads, so this only runs out under pathological contention.
@@ -289,6 +290,20 @@ impl UserRecipes for SqlStore {
             }
         };
         Ok(rows)
+    }
+
+    async fn export_chunks(
+        &self,
+        company_id: &str,
+        filter: &UserFilter,
+        encode: EncodeUser,
+    ) -> StoreResult<Option<ExportChunks>> {
+        let mut params = Params::default();
+        let where_sql = user_where(company_id, filter, &mut params, false);
+        let sql = format!(
+            "SELECT {EXPORT_COLUMNS} FROM customer_users WHERE {where_sql} ORDER BY created_at, id"
+        );
+        self.export_snapshot(sql, params, encode).await
     }
 
     // Totals from the counts the triggers keep (migration 0004); the time

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod backup;
 pub mod chat;
 pub mod conversations;
+mod logs;
 pub mod migrate;
 pub mod remote;
 mod serve;
@@ -16,7 +17,8 @@ use clap::{Parser, Subcommand};
 
 use crate::domain::DatabaseUrl;
 use crate::store::{ConnectOptions, SqlStore};
-use serve::{init_logs, serve};
+use logs::init_logs;
+use serve::serve;
 pub use serve::{ChatArgs, LimitArgs, ServeArgs};
 
 #[derive(Parser, Debug)]
@@ -133,7 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .map_err(|e| remote::explain(e, &args.api.url)),
         Command::Chat(args) => chat::run(args).await,
         Command::Serve(args) => {
-            init_logs(&args.log_format);
+            let _logs = init_logs(&args.log_format);
             let store = connect(&cli, &args.db, true, args.in_memory).await?;
             serve(store, args).await
         }

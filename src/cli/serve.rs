@@ -253,20 +253,6 @@ impl LimitArgs {
     }
 }
 
-/// Plain text without colour codes unless stdout is a terminal, or one JSON
-/// object per line for log shippers.
-pub(super) fn init_logs(format: &str) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "performchat=info,tower_http=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if format == "json" {
-        builder.json().flatten_event(true).init();
-    } else {
-        builder.with_ansi(std::io::stdout().is_terminal()).init();
-    }
-}
-
 pub(super) async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(addr) = &args.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr)

@@ -264,8 +264,10 @@ async fn request_ids_are_kept_or_generated_answered_and_logged() {
     }
     assert_ne!(replaced[0], replaced[1]);
 
-    // Each id is on its request's log line (written before the answer went out).
-    let text = std::fs::read_to_string(&log).unwrap();
+    // Each id is on its request's log line. Lines are written in order, a
+    // moment after their answers at most: the last request's line brings all.
+    let last = format!("request_id=\"{}\"", replaced[1]);
+    let text = nodes::wait_for_log(&log, &last);
     for id in [&kept, &generated, &replaced[0], &replaced[1]] {
         assert!(
             text.lines()

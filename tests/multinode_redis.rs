@@ -168,8 +168,9 @@ async fn two_nodes_share_one_budget_and_survive_a_redis_outage() {
     let refused = alternate([&a, &b], &body(&key), 101).await;
     assert_eq!(refused, vec![101], "shared again after Redis returned");
 
-    // One outage, however many requests and probes met it: one line each way.
-    let log = std::fs::read_to_string(&log_path).unwrap();
+    // One outage, however many requests and probes met it: one line each way
+    // (the lines reach the file a moment after they happen).
+    let log = nodes::wait_for_log(&log_path, "rate-limit store (Redis) reachable again");
     let count = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
     assert_eq!(count("rate-limit store (Redis) unreachable"), 1, "{log}");
     assert_eq!(

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use nodes::{cli, create_database, Node, BIN};
+use nodes::{cli, create_database, wait_for_log, Node, BIN};
 
 #[tokio::test]
 async fn cli_tenants_serve_tokens_that_survive_a_restart_and_sigterm_exits_zero() {
@@ -154,21 +154,6 @@ fn cli_refuses_bad_input_with_a_message_and_no_panic() {
 }
 
 /// Reads the server's log file until `needle` shows up (bounded, no fixed sleep).
-fn wait_for_log(path: &std::path::Path, needle: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no {needle:?} in the log: {text}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 #[tokio::test]
 async fn logs_are_plain_text_with_one_line_per_request_and_failed_logins_as_warnings() {
     let dir = tempfile::tempdir().unwrap();

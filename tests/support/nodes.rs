@@ -26,6 +26,23 @@ impl Drop for Node {
 
 /// A port nothing listens on right now. Another process may take it before the
 /// node binds it, so [`Node::start`] retries with a new one.
+/// The log file's text once it contains `needle`. The server writes its
+/// lines in batches, so a line may land a moment after its answer.
+pub fn wait_for_log(path: &std::path::Path, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {needle:?} in the log: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -129,8 +129,13 @@ pub(super) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
 /// Binds `params` to the `$N` placeholders of SQL built with them.
 pub(super) fn bind(stmt: &mut Statement<'_>, params: &Params) -> rusqlite::Result<()> {
     for (i, value) in params.0.iter().enumerate() {
-        let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? else {
-            continue;
+        let index = if params.1 {
+            i + 1
+        } else {
+            match stmt.parameter_index(&format!("${}", i + 1))? {
+                Some(index) => index,
+                None => continue,
+            }
         };
         match value {
             SqlValue::Text(v) => stmt.raw_bind_parameter(index, v)?,

@@ -1,14 +1,17 @@
-//! Group commit for token issue on SQLite. Every token call writes (it finds
-//! or creates its user and stamps `last_seen_at`), and SQLite takes one writer
-//! at a time. One transaction per call made each call wait its turn for the
+//! Group commit for token issue and bulk create on SQLite. Every token call
+//! writes (it finds or creates its user and stamps `last_seen_at`), and SQLite
+//! takes one writer at a time. One transaction per call made each call wait its turn for the
 //! writer connection, hand its statement to sqlx's worker thread and back, and
 //! append its own commit to the WAL: a profile of the token benchmark spent a
 //! third of its time switching threads.
 //!
 //! Here a thread of its own owns a second write connection. Calls queue their
-//! upserts; the thread takes everything queued, runs it in one transaction,
+//! writes; the thread takes everything queued, runs it in one transaction,
 //! commits once, and only then answers each call, so nothing is acknowledged
 //! before it is durable. The more calls wait, the more one commit carries.
+//! A bulk create's inserts run here too, inside a savepoint so they stand or
+//! fall together: through sqlx, each of the thousand rows they return crossed
+//! a channel from sqlx's worker thread, more than half the server's time.
 //!
 //! While it writes, the thread holds the sqlx writer pool's one connection,
 //! so it never competes with the process's other writes (or the checkpoint)
@@ -25,8 +28,9 @@ use rusqlite::{Connection, OpenFlags};
 use sqlx::SqlitePool;
 use tokio::sync::oneshot;
 
-use super::fast::user_row;
-use crate::store::rows::{IssuedRow, USER_COLUMNS};
+use super::fast::{bind, user_row};
+use super::Params;
+use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
 
 /// A bound on one transaction, so the first caller of a long queue does not
 /// wait for all of it.
@@ -52,12 +56,36 @@ pub(super) struct TokenWrite {
     pub agent_id: String,
 }
 
-/// What a write found: the row, or none when the agent or the user refused.
+/// What a token write found: the row, or none when the agent or the user
+/// refused. The outer `None` everywhere here: take the usual path.
 type Answer = Option<Option<IssuedRow>>;
+/// The rows a bulk create's statements inserted.
+type Inserted = Option<Vec<UserRow>>;
 
-struct Job {
-    write: TokenWrite,
-    reply: oneshot::Sender<Answer>,
+enum Job {
+    Token {
+        write: TokenWrite,
+        reply: oneshot::Sender<Answer>,
+    },
+    Insert {
+        statements: Vec<(String, Params)>,
+        reply: oneshot::Sender<Inserted>,
+    },
+}
+
+impl Job {
+    fn is_abandoned(&self) -> bool {
+        match self {
+            Job::Token { reply, .. } => reply.is_closed(),
+            Job::Insert { reply, .. } => reply.is_closed(),
+        }
+    }
+}
+
+/// A job's result, sent only once the transaction is committed.
+enum Done {
+    Token(Answer),
+    Insert(Inserted),
 }
 
 pub(super) struct GroupWriter {
@@ -84,7 +112,15 @@ impl GroupWriter {
     /// `Some(row or no row)` once committed; `None`: take the usual path.
     pub(super) async fn token_upsert(&self, write: TokenWrite) -> Answer {
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Job { write, reply }).ok()?;
+        self.queue.send(Job::Token { write, reply }).ok()?;
+        answer.await.ok().flatten()
+    }
+
+    /// Runs `statements` (each an `INSERT … RETURNING` of user rows) together:
+    /// all their rows once committed, or `None` with nothing written.
+    pub(super) async fn insert_users(&self, statements: Vec<(String, Params)>) -> Inserted {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Job::Insert { statements, reply }).ok()?;
         answer.await.ok().flatten()
     }
 }
@@ -112,7 +148,7 @@ fn run(
         let mut batch = vec![first];
         batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
         // Callers gone before their turn (a dropped request) need no write.
-        batch.retain(|job| !job.reply.is_closed());
+        batch.retain(|job| !job.is_abandoned());
         if batch.is_empty() {
             continue;
         }
@@ -124,9 +160,14 @@ fn run(
         let written = write_batch(conn, &batch);
         drop(writer);
         match written {
-            Ok(rows) => {
-                for (job, row) in batch.into_iter().zip(rows) {
-                    let _ = job.reply.send(row);
+            Ok(done) => {
+                for (job, done) in batch.into_iter().zip(done) {
+                    // A caller that left meanwhile needs no answer.
+                    let _ = match (job, done) {
+                        (Job::Token { reply, .. }, Done::Token(a)) => reply.send(a).is_ok(),
+                        (Job::Insert { reply, .. }, Done::Insert(a)) => reply.send(a).is_ok(),
+                        _ => unreachable!("answers follow their jobs"),
+                    };
                 }
             }
             Err(e) => {
@@ -141,30 +182,72 @@ fn run(
 
 /// One transaction for the whole batch; a statement that fails leaves its
 /// call to the usual path and the others go on (SQLite undoes just that
-/// statement), unless the failure ended the transaction.
-fn write_batch(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Answer>> {
+/// statement, or the savepoint a bulk create's inserts share), unless the
+/// failure ended the transaction.
+fn write_batch(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Done>> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let mut stmt = conn.prepare_cached(&token_upsert_sql())?;
-    let mut answers = Vec::with_capacity(batch.len());
+    let mut done = Vec::with_capacity(batch.len());
     for job in batch {
-        let w = &job.write;
-        let params = rusqlite::named_params! {
-            "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now, "$5": w.agent_id,
+        let result = match job {
+            Job::Token { write, .. } => token(conn, write).map(Done::Token),
+            Job::Insert { statements, .. } => insert(conn, statements).map(Done::Insert),
         };
-        let row = stmt.query_row(params, |r| {
-            Ok(IssuedRow {
-                user: user_row(r)?,
-                agent_name: r.get(11)?,
-            })
-        });
-        answers.push(match row {
-            Ok(row) => Some(Some(row)),
-            Err(rusqlite::Error::QueryReturnedNoRows) => Some(None),
+        match result {
+            Ok(d) => done.push(d),
             Err(e) if conn.is_autocommit() => return Err(e),
-            Err(_) => None,
-        });
+            Err(_) => done.push(match job {
+                Job::Token { .. } => Done::Token(None),
+                Job::Insert { .. } => Done::Insert(None),
+            }),
+        }
     }
-    drop(stmt);
     conn.execute_batch("COMMIT")?;
-    Ok(answers)
+    Ok(done)
+}
+
+fn token(conn: &Connection, w: &TokenWrite) -> rusqlite::Result<Answer> {
+    let mut stmt = conn.prepare_cached(&token_upsert_sql())?;
+    let params = rusqlite::named_params! {
+        "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now, "$5": w.agent_id,
+    };
+    let row = stmt.query_row(params, |r| {
+        Ok(IssuedRow {
+            user: user_row(r)?,
+            agent_name: r.get(11)?,
+        })
+    });
+    match row {
+        Ok(row) => Ok(Some(Some(row))),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(Some(None)),
+        Err(e) => Err(e),
+    }
+}
+
+fn insert(conn: &Connection, statements: &[(String, Params)]) -> rusqlite::Result<Inserted> {
+    conn.execute_batch("SAVEPOINT bulk_create")?;
+    let inserted = (|| {
+        let mut rows = Vec::new();
+        for (sql, params) in statements {
+            // Not cached: each statement's text depends on its row count.
+            let mut stmt = conn.prepare(sql)?;
+            bind(&mut stmt, params)?;
+            let mut returned = stmt.raw_query();
+            while let Some(r) = returned.next()? {
+                rows.push(user_row(r)?);
+            }
+        }
+        Ok(rows)
+    })();
+    match inserted {
+        Ok(rows) => {
+            conn.execute_batch("RELEASE bulk_create")?;
+            Ok(Some(rows))
+        }
+        Err(e) => {
+            if !conn.is_autocommit() {
+                conn.execute_batch("ROLLBACK TO bulk_create; RELEASE bulk_create")?;
+            }
+            Err(e)
+        }
+    }
 }

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 
 use super::dialect::{self, connect, on_pool, Backend, ConnectOptions, Pools};
-use super::rows::{IssuedRow, UserRow, USER_COLUMNS};
-use super::{PageRequest, Store, TenantStore, TokenUser, UserFilter};
-use crate::domain::{new_id, CustomerUser, Field, IdKind, UserChanges};
+use super::rows::{UserRow, USER_COLUMNS};
+use super::{KeyProof, PageRequest, Store, TokenUser, UserFilter};
+use crate::domain::{CustomerUser, Field, UserChanges};
 use crate::store::StoreResult;
 
 pub struct SqlStore {
@@ -226,48 +226,20 @@ impl Store for SqlStore {
         })
     }
 
+    fn checks_keys_in_statements(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
     async fn user_for_token(
         &self,
         company_id: &str,
         agent_id: &str,
         external_id: &str,
         now: i64,
+        key: Option<KeyProof<'_>>,
     ) -> StoreResult<TokenUser> {
-        if !storable(agent_id) {
-            return Ok(TokenUser::AgentNotFound);
-        }
-        // One statement on the hot path. The SELECT yields a row only while the
-        // agent is active; the unique (company_id, external_id) constraint makes
-        // concurrent first calls converge on one row; the update's WHERE leaves
-        // an inactive user untouched. No row back means one of the two refused.
-        let sql = format!(
-            "INSERT INTO customer_users (company_id, id, external_id, metadata, active, token_version, \
-             created_at, updated_at, last_seen_at) SELECT $1, $2, $3, '{{}}', TRUE, 0, $4, $4, $4 \
-             WHERE EXISTS (SELECT 1 FROM agents WHERE company_id = $1 AND id = $5 AND active) \
-             ON CONFLICT (company_id, external_id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
-             WHERE customer_users.active RETURNING {USER_COLUMNS}, \
-             (SELECT name FROM agents WHERE company_id = $1 AND id = $5) AS agent_name"
-        );
-        let id = new_id(IdKind::CustomerUser);
-        let row: Option<IssuedRow> = on_pool!(&self.pools, write, |p| sqlx::query_as(&sql)
-            .bind(company_id)
-            .bind(&id)
-            .bind(external_id)
-            .bind(now)
-            .bind(agent_id)
-            .fetch_optional(p)
-            .await)?;
-        if let Some(row) = row {
-            return Ok(TokenUser::Issued {
-                agent_name: row.agent_name,
-                user: Box::new(row.user.into()),
-            });
-        }
-        // The refusal path only: say which check refused.
-        Ok(match self.get_agent(company_id, agent_id).await? {
-            Some(agent) if agent.active => TokenUser::UserInactive,
-            _ => TokenUser::AgentNotFound,
-        })
+        self.token_user(company_id, agent_id, external_id, now, key)
+            .await
     }
 
     async fn invalidate_tokens(&self, company_id: &str, user_id: &str) -> StoreResult<Option<i64>> {
@@ -329,6 +301,15 @@ impl Store for SqlStore {
         .fetch_all(p)
         .await)?;
         Ok((rows.into_iter().map(Into::into).collect(), total))
+    }
+
+    async fn list_users_with_key(
+        &self,
+        key: KeyProof<'_>,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> StoreResult<Option<(Vec<CustomerUser>, i64)>> {
+        self.list_with_key(key, filter, page).await
     }
 
     async fn get_user(&self, company_id: &str, user_id: &str) -> StoreResult<Option<CustomerUser>> {

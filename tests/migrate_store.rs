@@ -133,7 +133,13 @@ async fn store_moves_to_sqlite_in_batches(source: Backend) {
     for (tenant, n) in [(&a, 1_234), (&b, 1_001)] {
         for i in 0..n {
             app.store
-                .user_for_token(&tenant.company, &tenant.agent, &format!("u{i}"), now + i)
+                .user_for_token(
+                    &tenant.company,
+                    &tenant.agent,
+                    &format!("u{i}"),
+                    now + i,
+                    None,
+                )
                 .await
                 .unwrap();
         }

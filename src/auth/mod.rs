@@ -6,10 +6,12 @@
 //! HMAC-SHA-256(key = key id, message = secret), which also ties each hash to
 //! its own key row.
 
+mod cache;
 mod check;
 mod jwt;
 mod keys;
 
+pub use cache::KeyCache;
 pub use check::{check_token, CheckedToken, TokenAudience};
 pub use jwt::{Claims, TokenError, TokenSigner, ISSUER};
 pub use keys::{create_api_key, require_company, revoke_api_key, KeyError};

@@ -322,7 +322,7 @@ async fn demo_token(
     };
     let now = now_ms();
     let user = match store
-        .user_for_token(company_id, agent_id, "user_123", now)
+        .user_for_token(company_id, agent_id, "user_123", now, None)
         .await?
     {
         TokenUser::Issued { user, .. } => user,

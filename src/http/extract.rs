@@ -19,6 +19,7 @@ use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::keyed::{recall, Pending};
 use crate::app::SharedState;
 use crate::auth::secret_matches;
 use crate::domain::{now_ms, ApiKeyRecord, Permission};
@@ -65,47 +66,89 @@ pub struct Call<T, Q = NoQuery> {
     names: PhantomData<fn() -> Q>,
 }
 
-struct Credentials {
-    key_id: String,
-    secret: String,
+pub(super) struct Credentials {
+    pub(super) key_id: String,
+    pub(super) secret: String,
 }
 
 impl<T: Endpoint, Q: QueryNames> FromRequest<SharedState> for Call<T, Q> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &SharedState) -> Result<Self, ApiError> {
-        let (mut parts, body) = req.into_parts();
-        let Ok(scope) = RateScope::from_request_parts(&mut parts, state).await;
-        let mut fields = read_json_object(body).await?;
-        // Without credentials there is nothing to guess: no lockout count.
-        let credentials = credentials(&parts.headers, &mut fields)?
-            .ok_or_else(|| missing(bearer(&parts.headers)))?;
-        let key = match identify(state, credentials).await {
-            Ok(key) => key,
+        // Without memory the key is always read: no check is left pending.
+        authenticate(req, state, false).await.map(|(call, _)| call)
+    }
+}
+
+/// The extractors' common path. With `remembered`, a key this node has
+/// authenticated before may be taken from memory (`AppState::key_cache`):
+/// the call then comes with a [`Pending`] check for the handler's statement
+/// to finish, and any answer given here first reads the key as it would
+/// have without memory, so refusals are the same either way.
+pub(super) async fn authenticate<T: Endpoint, Q: QueryNames>(
+    req: Request,
+    state: &SharedState,
+    remembered: bool,
+) -> Result<(Call<T, Q>, Option<Pending>), ApiError> {
+    let (mut parts, body) = req.into_parts();
+    let Ok(scope) = RateScope::from_request_parts(&mut parts, state).await;
+    let mut fields = read_json_object(body).await?;
+    // Without credentials there is nothing to guess: no lockout count.
+    let credentials =
+        credentials(&parts.headers, &mut fields)?.ok_or_else(|| missing(bearer(&parts.headers)))?;
+    let slot = parts.extensions.get::<super::log::KeySlot>().cloned();
+    let memory = remembered
+        .then(|| recall(state, &credentials, T::PERMISSION))
+        .flatten();
+    let (key, pending) = match memory {
+        Some(key) => (
+            key,
+            Some(Pending::new(credentials, scope.clone(), slot.clone())),
+        ),
+        None => match identify(state, credentials).await {
+            Ok(key) => (key, None),
             Err(Refusal::Credentials(refused)) => {
                 // Over the lockout limit, the 429 replaces the 401.
                 scope.failed_auth(state).await?;
                 return Err(refused);
             }
             Err(Refusal::Store(error)) => return Err(error),
-        };
-        if let Some(slot) = parts.extensions.get::<super::log::KeySlot>() {
-            slot.set(&key.id);
-        }
-        // A locked-out address is refused here even with good credentials.
-        scope.enforce_key(state, T::POLICY, &key.id).await?;
-        if !key.permissions.contains(T::PERMISSION) {
-            return Err(ApiError::Unauthorized("Insufficient permissions"));
-        }
+        },
+    };
+    if let Some(slot) = &slot {
+        slot.set(&key.id);
+    }
+    // A locked-out address is refused here even with good credentials.
+    if let Err(error) = scope.enforce_key(state, T::POLICY, &key.id).await {
+        return Err(match pending {
+            Some(pending) => pending.confirm(state).await.err().unwrap_or(error),
+            None => error,
+        });
+    }
+    if !key.permissions.contains(T::PERMISSION) {
+        // Never for a key from memory: `recall` has checked the permission.
+        return Err(ApiError::Unauthorized("Insufficient permissions"));
+    }
+    // A key from memory is noted as used once its statement confirms it.
+    if pending.is_none() {
         state.note_key_used(&key.company_id, &key.id, now_ms());
-        let body = from_fields(fields)?;
+    }
+    let fields = from_fields(fields).and_then(|body| {
         let query = QueryParams::parse(parts.uri.query(), &Q::NAMES.concat())?;
-        Ok(Call {
-            key,
-            body,
-            query,
-            names: PhantomData,
-        })
+        Ok((body, query))
+    });
+    match (fields, pending) {
+        (Ok((body, query)), pending) => Ok((
+            Call {
+                key,
+                body,
+                query,
+                names: PhantomData,
+            },
+            pending,
+        )),
+        (Err(error), None) => Err(error),
+        (Err(error), Some(pending)) => Err(pending.refuse(state, error).await),
     }
 }
 
@@ -238,7 +281,7 @@ fn missing(sent_bearer: bool) -> ApiError {
 }
 
 /// Why presented credentials were not accepted.
-enum Refusal {
+pub(super) enum Refusal {
     /// Unknown, wrong, revoked or expired: counts towards the lockout.
     Credentials(ApiError),
     /// The store could not answer: not the caller's fault.
@@ -246,7 +289,10 @@ enum Refusal {
 }
 
 /// The key these credentials belong to, if they authenticate.
-async fn identify(state: &SharedState, credentials: Credentials) -> Result<ApiKeyRecord, Refusal> {
+pub(super) async fn identify(
+    state: &SharedState,
+    credentials: Credentials,
+) -> Result<ApiKeyRecord, Refusal> {
     let invalid = || Refusal::Credentials(ApiError::Unauthorized("Invalid API credentials"));
     // Ids are short; anything long cannot be ours and is not worth a query.
     if credentials.key_id.is_empty() || credentials.key_id.len() > 128 {
@@ -270,6 +316,9 @@ async fn identify(state: &SharedState, credentials: Credentials) -> Result<ApiKe
         return Err(Refusal::Credentials(ApiError::Unauthorized(
             "Expired API key",
         )));
+    }
+    if let Some(cache) = &state.key_cache {
+        cache.insert(&key);
     }
     Ok(key)
 }

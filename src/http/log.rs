@@ -44,6 +44,11 @@ impl KeySlot {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(key_id.to_owned());
     }
 
+    /// A key taken from memory turned out refused: log no key, as for any refusal.
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     fn get(&self) -> Option<String> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

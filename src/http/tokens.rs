@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{Call, Endpoint};
+use super::keyed::KeyedCall;
 use super::views::{
     AgentBrief, ApiKeyBrief, ErrorBody, InvalidateResponse, TokenResponse, TokenUserView,
     VerifyResponse,
@@ -45,26 +46,47 @@ impl Endpoint for TokenRequest {
     ))]
 pub async fn issue(
     State(state): State<SharedState>,
-    call: Call<TokenRequest>,
+    call: KeyedCall<TokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
-    let req = call.body;
-    let external_id = ExternalId::parse("userId", req.user_id).map_err(ApiError::BadRequest)?;
-    let expires_in = match req.expires_in {
-        None => ExpiresIn::default_within(state.config.max_token_ttl_secs),
-        Some(text) => ExpiresIn::parse(&text, state.config.max_token_ttl_secs)
-            .map_err(ApiError::BadRequest)?,
+    let KeyedCall {
+        key,
+        body: req,
+        mut check,
+        ..
+    } = call;
+    let fields = ExternalId::parse("userId", req.user_id)
+        .and_then(|id| {
+            let expires_in = match req.expires_in {
+                None => ExpiresIn::default_within(state.config.max_token_ttl_secs),
+                Some(text) => ExpiresIn::parse(&text, state.config.max_token_ttl_secs)?,
+            };
+            Ok((id, expires_in))
+        })
+        .map_err(ApiError::BadRequest);
+    let (external_id, expires_in) = match fields {
+        Ok(fields) => fields,
+        Err(error) => return Err(check.refuse(&state, error).await),
     };
     let now = crate::domain::now_ms();
-    let company_id = &call.key.company_id;
-    let (agent_name, user) = match state
-        .store
-        .user_for_token(company_id, &req.agent_id, external_id.as_str(), now)
-        .await?
-    {
+    let company_id = &key.company_id;
+    let issue = |proof| {
+        let store = &state.store;
+        store.user_for_token(company_id, &req.agent_id, external_id.as_str(), now, proof)
+    };
+    let mut found = issue(check.proof(&key)).await?;
+    check
+        .settle(&state, &key, !matches!(found, TokenUser::KeyRefused))
+        .await?;
+    if matches!(found, TokenUser::KeyRefused) {
+        // The key holds after all (read again just now): write without proof.
+        found = issue(None).await?;
+    }
+    let (agent_name, user) = match found {
         TokenUser::Issued { agent_name, user } => (agent_name, *user),
         TokenUser::AgentNotFound => return Err(ApiError::bad_request("Agent not found")),
         TokenUser::UserInactive => return Err(ApiError::bad_request("Customer user is inactive")),
+        TokenUser::KeyRefused => return Err(ApiError::Unauthorized("Invalid API credentials")),
     };
     let iat = now.div_euclid(1000);
     let claims = Claims::for_user(&user, company_id, &req.agent_id, iat, expires_in.seconds());
@@ -83,7 +105,7 @@ pub async fn issue(
             name: agent_name,
             active: true,
         },
-        api_key: ApiKeyBrief::from(&call.key),
+        api_key: ApiKeyBrief::from(&key),
         expires_at: format_secs(claims.exp),
     }))
 }

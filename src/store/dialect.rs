@@ -53,6 +53,8 @@ pub(super) struct Checkpointer(tokio::task::JoinHandle<()>);
 
 const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// A PostgreSQL connection idle for this long is pinged before it is used.
+const IDLE_PING_AFTER: Duration = Duration::from_secs(1);
 
 impl Checkpointer {
     fn start(write: SqlitePool) -> Self {
@@ -257,6 +259,20 @@ pub(super) async fn connect(url: &str, options: &ConnectOptions) -> Result<Pools
             let pool = PgPoolOptions::new()
                 .max_connections(options.pool_size.max(1))
                 .acquire_timeout(acquire)
+                // sqlx pings a connection when it goes back to the pool and,
+                // by default, again when it is taken: a round trip of its own
+                // before every statement. One released less than a second
+                // ago has just answered that first ping; only one idle for
+                // longer (a database restarted meanwhile) is checked again.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= IDLE_PING_AFTER {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(connect.clone())
                 .await
                 .map_err(|e| postgres_error(&connect, e))?;

@@ -69,6 +69,21 @@ pub enum TokenUser {
     },
     AgentNotFound,
     UserInactive,
+    /// The [`KeyProof`] given no longer holds: nothing was written.
+    KeyRefused,
+}
+
+/// An API key this node authenticated from memory (its secret against a
+/// cached hash; see `auth::KeyCache`). A statement given one reads the key
+/// again in the same round trip and reads or writes nothing unless the key
+/// still exists for this company with this hash, unrevoked, under an active
+/// company: so a revocation or a deactivation made anywhere is seen at the
+/// next request, without a round trip of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyProof<'a> {
+    pub key_id: &'a str,
+    pub company_id: &'a str,
+    pub secret_hash: &'a [u8],
 }
 
 #[async_trait]
@@ -83,14 +98,21 @@ pub trait Store: UserRecipes + ChatStore + TenantStore + Send + Sync + 'static {
     /// is stored if none is yet, and the stored one is returned.
     async fn shared_jwt_secret(&self, candidate: &str) -> StoreResult<String>;
 
+    /// Whether a [`KeyProof`] saves a round trip here (PostgreSQL). SQLite
+    /// reads keys on the calling thread in microseconds (sql/fast.rs), so
+    /// callers there authenticate every request from the database instead.
+    fn checks_keys_in_statements(&self) -> bool;
+
     /// Find-or-create by `(company, external_id)` and stamp `last_seen_at`, in
-    /// one statement that concurrent calls cannot race.
+    /// one statement that concurrent calls cannot race. With a `key`, that
+    /// statement writes nothing unless the key still holds.
     async fn user_for_token(
         &self,
         company_id: &str,
         agent_id: &str,
         external_id: &str,
         now: i64,
+        key: Option<KeyProof<'_>>,
     ) -> StoreResult<TokenUser>;
     /// Bumps `token_version`; `None` when the user is not this company's.
     async fn invalidate_tokens(&self, company_id: &str, user_id: &str) -> StoreResult<Option<i64>>;
@@ -100,6 +122,15 @@ pub trait Store: UserRecipes + ChatStore + TenantStore + Send + Sync + 'static {
         filter: &UserFilter,
         page: PageRequest,
     ) -> StoreResult<(Vec<CustomerUser>, i64)>;
+    /// [`Store::list_users`] for the key's company, `None` when the key no
+    /// longer holds. A lookup by external id checks the key in its own
+    /// statement; other filters check it in one statement before.
+    async fn list_users_with_key(
+        &self,
+        key: KeyProof<'_>,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> StoreResult<Option<(Vec<CustomerUser>, i64)>>;
     async fn get_user(&self, company_id: &str, user_id: &str) -> StoreResult<Option<CustomerUser>>;
     async fn update_user(
         &self,

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 
 use super::dialect::{self, connect, on_pool, Backend, ConnectOptions, Pools};
-use super::rows::{IssuedRow, UserRow, USER_COLUMNS};
-use super::{PageRequest, Store, TenantStore, TokenUser, UserFilter};
-use crate::domain::{new_id, CustomerUser, Field, IdKind, UserChanges};
+use super::rows::{UserRow, USER_COLUMNS};
+use super::{KeyProof, PageRequest, Store, TokenUser, UserFilter};
+use crate::domain::{CustomerUser, Field, UserChanges};
 use crate::store::StoreResult;
 
 pub struct SqlStore {
@@ -241,58 +241,20 @@ impl Store for SqlStore {
         })
     }
 
+    fn checks_keys_in_statements(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
     async fn user_for_token(
         &self,
         company_id: &str,
         agent_id: &str,
         external_id: &str,
         now: i64,
+        key: Option<KeyProof<'_>>,
     ) -> StoreResult<TokenUser> {
-        if !storable(agent_id) {
-            return Ok(TokenUser::AgentNotFound);
-        }
-        // One statement on the hot path. The SELECT yields a row only while the
-        // agent is active; the unique (company_id, external_id) constraint makes
-        // concurrent first calls converge on one row; the update's WHERE leaves
-        // an inactive user untouched. No row back means one of the two refused.
-        let id = new_id(IdKind::CustomerUser);
-        let grouped = match &self.group {
-            Some(group) => {
-                let write = group::TokenWrite {
-                    company_id: company_id.into(),
-                    new_id: id.clone(),
-                    external_id: external_id.into(),
-                    now,
-                    agent_id: agent_id.into(),
-                };
-                group.token_upsert(write).await
-            }
-            None => None,
-        };
-        let row: Option<IssuedRow> = match grouped {
-            Some(row) => row,
-            None => on_pool!(&self.pools, write, |p| sqlx::query_as(
-                &group::token_upsert_sql()
-            )
-            .bind(company_id)
-            .bind(&id)
-            .bind(external_id)
-            .bind(now)
-            .bind(agent_id)
-            .fetch_optional(p)
-            .await)?,
-        };
-        if let Some(row) = row {
-            return Ok(TokenUser::Issued {
-                agent_name: row.agent_name,
-                user: Box::new(row.user.into()),
-            });
-        }
-        // The refusal path only: say which check refused.
-        Ok(match self.get_agent(company_id, agent_id).await? {
-            Some(agent) if agent.active => TokenUser::UserInactive,
-            _ => TokenUser::AgentNotFound,
-        })
+        self.token_user(company_id, agent_id, external_id, now, key)
+            .await
     }
 
     async fn invalidate_tokens(&self, company_id: &str, user_id: &str) -> StoreResult<Option<i64>> {
@@ -354,6 +316,15 @@ impl Store for SqlStore {
         .fetch_all(p)
         .await)?;
         Ok((rows.into_iter().map(Into::into).collect(), total))
+    }
+
+    async fn list_users_with_key(
+        &self,
+        key: KeyProof<'_>,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> StoreResult<Option<(Vec<CustomerUser>, i64)>> {
+        self.list_with_key(key, filter, page).await
     }
 
     async fn get_user(&self, company_id: &str, user_id: &str) -> StoreResult<Option<CustomerUser>> {

@@ -9,6 +9,7 @@ use crate::app::SharedState;
 use crate::domain::{Permission, UserFilter, UserFilterBody};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Call, Endpoint, PathId, QueryNames};
+use crate::http::keyed::KeyedCall;
 use crate::http::query::{QueryParams, PAGE};
 use crate::http::views::{ErrorBody, Pagination, UserList, UserView};
 
@@ -38,14 +39,32 @@ impl QueryNames for ListQuery {
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    call: Call<UserFilterBody, ListQuery>,
+    call: KeyedCall<UserFilterBody, ListQuery>,
 ) -> ApiResult<Json<UserList>> {
-    let page = call.query.page(20)?;
-    let filter = filter(call.body, &call.query)?;
-    let (users, total) = state
-        .store
-        .list_users(&call.key.company_id, &filter, page)
-        .await?;
+    let KeyedCall {
+        key,
+        body,
+        query,
+        mut check,
+        ..
+    } = call;
+    let asked = query
+        .page(20)
+        .and_then(|page| Ok((page, filter(body, &query)?)));
+    let (page, filter) = match asked {
+        Ok(asked) => asked,
+        Err(error) => return Err(check.refuse(&state, error).await),
+    };
+    let store = &state.store;
+    let mut found = None;
+    if let Some(proof) = check.proof(&key) {
+        found = store.list_users_with_key(proof, &filter, page).await?;
+        check.settle(&state, &key, found.is_some()).await?;
+    }
+    let (users, total) = match found {
+        Some(found) => found,
+        None => store.list_users(&key.company_id, &filter, page).await?,
+    };
     Ok(Json(UserList {
         data: users.into_iter().map(Into::into).collect(),
         pagination: Pagination::new(page, total),

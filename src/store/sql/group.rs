@@ -36,12 +36,16 @@ use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
 /// wait for all of it.
 const MAX_BATCH: usize = 256;
 
-/// The find-or-create of token issue (see `Store::user_for_token`).
-pub(super) fn token_upsert_sql() -> String {
+/// The find-or-create of token issue, one statement. The SELECT yields a row
+/// only while the agent is active and `condition` (an ` AND …` on the key, or
+/// nothing) holds; the unique (company_id, external_id) constraint makes
+/// concurrent first calls converge on one row; the update's WHERE leaves an
+/// inactive user untouched. No row back means one of these refused.
+pub(super) fn token_upsert_sql(condition: &str) -> String {
     format!(
         "INSERT INTO customer_users (company_id, id, external_id, metadata, active, token_version, \
          created_at, updated_at, last_seen_at) SELECT $1, $2, $3, '{{}}', TRUE, 0, $4, $4, $4 \
-         WHERE EXISTS (SELECT 1 FROM agents WHERE company_id = $1 AND id = $5 AND active) \
+         WHERE EXISTS (SELECT 1 FROM agents WHERE company_id = $1 AND id = $5 AND active){condition} \
          ON CONFLICT (company_id, external_id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
          WHERE customer_users.active RETURNING {USER_COLUMNS}, \
          (SELECT name FROM agents WHERE company_id = $1 AND id = $5) AS agent_name"
@@ -206,7 +210,7 @@ fn write_batch(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Done>> 
 }
 
 fn token(conn: &Connection, w: &TokenWrite) -> rusqlite::Result<Answer> {
-    let mut stmt = conn.prepare_cached(&token_upsert_sql())?;
+    let mut stmt = conn.prepare_cached(&token_upsert_sql(""))?;
     let params = rusqlite::named_params! {
         "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now, "$5": w.agent_id,
     };

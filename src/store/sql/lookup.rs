@@ -1,10 +1,37 @@
-//! The sync recipe's lookup by external id in one statement.
+//! The two hot statements of the API: the sync recipe's lookup by external id
+//! and token generation's find-or-create, each in one statement, optionally
+//! with the caller's API key checked in that same statement ([`KeyProof`]).
 
-use super::{on_pool, user_where, Params, SqlStore, SqlValue};
-use crate::domain::CustomerUser;
-use crate::store::rows::{UserRow, USER_COLUMNS};
-use crate::store::StoreResult;
-use crate::store::{PageRequest, UserFilter};
+use sqlx::{FromRow, Row};
+
+use super::{group, on_pool, storable, user_where, Params, SqlStore, SqlValue};
+use crate::domain::{new_id, CustomerUser, IdKind};
+use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
+use crate::store::{KeyProof, PageRequest, Store, StoreResult, TenantStore, TokenUser, UserFilter};
+
+/// A condition true while the key still holds (see [`KeyProof`]), with the
+/// key id, company id and secret hash bound at placeholders `$first` onwards.
+fn key_holds(first: usize) -> String {
+    let (id, company, hash) = (first, first + 1, first + 2);
+    format!(
+        "EXISTS (SELECT 1 FROM api_keys k JOIN companies c ON c.id = k.company_id \
+         WHERE k.id = ${id} AND k.company_id = ${company} AND k.secret_hash = ${hash} \
+         AND k.revoked_at IS NULL AND c.active)"
+    )
+}
+
+/// The users a page asks for out of every match.
+fn page_of(rows: Vec<UserRow>, page: PageRequest) -> (Vec<CustomerUser>, i64) {
+    let total = rows.len() as i64;
+    let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let users = rows
+        .into_iter()
+        .skip(skip)
+        .take(page.limit as usize)
+        .map(Into::into)
+        .collect();
+    (users, total)
+}
 
 impl SqlStore {
     /// A listing filtered by external id matches at most one user (the
@@ -35,14 +62,133 @@ impl SqlStore {
                 .await)?
             }
         };
-        let total = rows.len() as i64;
-        let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-        let users = rows
-            .into_iter()
-            .skip(skip)
-            .take(page.limit as usize)
-            .map(Into::into)
-            .collect();
-        Ok((users, total))
+        Ok(page_of(rows, page))
+    }
+
+    /// Whether the key still holds, as a statement of its own.
+    async fn key_still_holds(&self, key: KeyProof<'_>) -> StoreResult<bool> {
+        let sql = format!("SELECT {}", key_holds(1));
+        let holds: bool = on_pool!(&self.pools, read, |p| sqlx::query_scalar(&sql)
+            .bind(key.key_id)
+            .bind(key.company_id)
+            .bind(key.secret_hash)
+            .fetch_one(p)
+            .await)?;
+        Ok(holds)
+    }
+
+    pub(super) async fn list_with_key(
+        &self,
+        key: KeyProof<'_>,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> StoreResult<Option<(Vec<CustomerUser>, i64)>> {
+        if filter.external_id.is_none() {
+            // A search is a count and a page: one more statement is little.
+            if !self.key_still_holds(key).await? {
+                return Ok(None);
+            }
+            return Ok(Some(self.list_users(key.company_id, filter, page).await?));
+        }
+        // One row with the key's verdict, joined with the match if any (the
+        // verdict comes back even when no user matches). Materialized, the
+        // verdict is worked out once; inlined, PostgreSQL would do it twice.
+        let mut params = Params::default();
+        let where_sql = user_where(key.company_id, filter, &mut params, false);
+        let sql = format!(
+            "WITH held AS MATERIALIZED (SELECT {} AS key_ok) \
+             SELECT held.key_ok, {USER_COLUMNS} FROM held \
+             LEFT JOIN customer_users ON held.key_ok AND {where_sql}",
+            key_holds(params.0.len() + 1)
+        );
+        let rows: Option<Vec<UserRow>> = on_pool!(&self.pools, read, |p| {
+            let rows = bind_params!(sqlx::query(&sql), params)
+                .bind(key.key_id)
+                .bind(key.company_id)
+                .bind(key.secret_hash)
+                .fetch_all(p)
+                .await?;
+            let (mut users, mut held) = (Vec::with_capacity(rows.len()), true);
+            for row in &rows {
+                held &= row.try_get::<bool, _>("key_ok")?;
+                if held && row.try_get::<Option<String>, _>("id")?.is_some() {
+                    users.push(UserRow::from_row(row)?);
+                }
+            }
+            held.then_some(users)
+        });
+        Ok(rows.map(|rows| page_of(rows, page)))
+    }
+
+    pub(super) async fn token_user(
+        &self,
+        company_id: &str,
+        agent_id: &str,
+        external_id: &str,
+        now: i64,
+        key: Option<KeyProof<'_>>,
+    ) -> StoreResult<TokenUser> {
+        if !storable(agent_id) {
+            return Ok(match key {
+                Some(key) if !self.key_still_holds(key).await? => TokenUser::KeyRefused,
+                _ => TokenUser::AgentNotFound,
+            });
+        }
+        // One statement on the hot path (group::token_upsert_sql): no row
+        // back means the agent, the user or the key (when given) refused.
+        let id = new_id(IdKind::CustomerUser);
+        // SQLite passes no key (it reads keys on the request's thread): its
+        // writes are committed in groups (group.rs).
+        let grouped = match (&self.group, key) {
+            (Some(group), None) => {
+                let write = group::TokenWrite {
+                    company_id: company_id.into(),
+                    new_id: id.clone(),
+                    external_id: external_id.into(),
+                    now,
+                    agent_id: agent_id.into(),
+                };
+                group.token_upsert(write).await
+            }
+            _ => None,
+        };
+        let row: Option<IssuedRow> = match grouped {
+            Some(row) => row,
+            None => {
+                let key_sql = key.map(|_| format!(" AND {}", key_holds(6)));
+                let sql = group::token_upsert_sql(&key_sql.unwrap_or_default());
+                on_pool!(&self.pools, write, |p| {
+                    let mut query = sqlx::query_as(&sql)
+                        .bind(company_id)
+                        .bind(&id)
+                        .bind(external_id)
+                        .bind(now)
+                        .bind(agent_id);
+                    if let Some(key) = key {
+                        query = query
+                            .bind(key.key_id)
+                            .bind(key.company_id)
+                            .bind(key.secret_hash);
+                    }
+                    query.fetch_optional(p).await
+                })?
+            }
+        };
+        if let Some(row) = row {
+            return Ok(TokenUser::Issued {
+                agent_name: row.agent_name,
+                user: Box::new(row.user.into()),
+            });
+        }
+        // The refusal path only: say which check refused.
+        if let Some(key) = key {
+            if !self.key_still_holds(key).await? {
+                return Ok(TokenUser::KeyRefused);
+            }
+        }
+        Ok(match self.get_agent(company_id, agent_id).await? {
+            Some(agent) if agent.active => TokenUser::UserInactive,
+            _ => TokenUser::AgentNotFound,
+        })
     }
 }

@@ -11,7 +11,6 @@ use tower::ServiceExt;
 
 use common::{Tenant, TestApp};
 use performchat::domain::format_ms;
-use performchat::store::Backend;
 
 const HEADER: &str = "id,external_id,name,email,active,created_at,last_seen_at,metadata";
 
@@ -81,18 +80,7 @@ async fn seed(app: &TestApp, t: &Tenant, n: usize) -> Vec<Row> {
              email_folded, metadata, active, token_version, created_at, updated_at, last_seen_at) VALUES {}",
             values.join(", ")
         );
-        match app.db.backend() {
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
-                pool.close().await;
-            }
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
-                pool.close().await;
-            }
-        }
+        app.db.execute(&sql).await;
     }
     let mut rows = rows;
     rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));

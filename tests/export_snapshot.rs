@@ -83,18 +83,7 @@ async fn seed(app: &TestApp, t: &Tenant, n: usize) {
          email_folded, metadata, active, token_version, created_at, updated_at, last_seen_at) VALUES {}",
         rows.join(", ")
     );
-    match app.db.backend() {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
-            sqlx::query(&sql).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
-            sqlx::query(&sql).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-    }
+    app.db.execute(&sql).await;
 }
 
 /// The user object the users endpoints write (`UserView`), field for field.

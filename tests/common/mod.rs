@@ -113,6 +113,23 @@ impl TestDb {
         self.backend
     }
 
+    /// Runs raw SQL on a connection of its own (for seeding rows the API
+    /// would not write, such as chosen timestamps).
+    pub async fn execute(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
     pub async fn store(&self) -> SqlStore {
         SqlStore::connect(
             &self.url,

@@ -288,6 +288,21 @@ pub(super) enum Refusal {
     Store(ApiError),
 }
 
+/// Why a stored key does not authenticate `secret`, if it does not: the
+/// checks a request makes of its key, whether read now or remembered.
+pub(super) fn key_refusal(key: &ApiKeyRecord, secret: &str) -> Option<&'static str> {
+    if !secret_matches(&key.id, secret, &key.secret_hash)
+        || key.revoked_at.is_some()
+        || !key.company_active
+    {
+        return Some("Invalid API credentials");
+    }
+    if key.expires_at.is_some_and(|at| at <= now_ms()) {
+        return Some("Expired API key");
+    }
+    None
+}
+
 /// The key these credentials belong to, if they authenticate.
 pub(super) async fn identify(
     state: &SharedState,
@@ -306,16 +321,8 @@ pub(super) async fn identify(
     else {
         return Err(invalid());
     };
-    if !secret_matches(&key.id, &credentials.secret, &key.secret_hash)
-        || key.revoked_at.is_some()
-        || !key.company_active
-    {
-        return Err(invalid());
-    }
-    if key.expires_at.is_some_and(|at| at <= now_ms()) {
-        return Err(Refusal::Credentials(ApiError::Unauthorized(
-            "Expired API key",
-        )));
+    if let Some(refused) = key_refusal(&key, &credentials.secret) {
+        return Err(Refusal::Credentials(ApiError::Unauthorized(refused)));
     }
     if let Some(cache) = &state.key_cache {
         cache.insert(&key);

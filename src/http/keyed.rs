@@ -16,12 +16,11 @@ use std::marker::PhantomData;
 use axum::extract::{FromRequest, Request};
 
 use super::extract::{
-    authenticate, identify, Call, Credentials, Endpoint, NoQuery, QueryNames, Refusal,
+    authenticate, identify, key_refusal, Call, Credentials, Endpoint, NoQuery, QueryNames, Refusal,
 };
 use super::limit::RateScope;
 use super::log::KeySlot;
 use crate::app::SharedState;
-use crate::auth::secret_matches;
 use crate::domain::{now_ms, ApiKeyRecord, Permission};
 use crate::error::ApiError;
 use crate::http::query::QueryParams;
@@ -107,11 +106,8 @@ pub(super) fn recall(
     permission: Permission,
 ) -> Option<ApiKeyRecord> {
     let key = state.key_cache.as_ref()?.get(&credentials.key_id)?;
-    let good = secret_matches(&key.id, &credentials.secret, &key.secret_hash)
-        && key.revoked_at.is_none()
-        && key.company_active
-        && key.expires_at.is_none_or(|at| at > now_ms())
-        && key.permissions.contains(permission);
+    let good =
+        key_refusal(&key, &credentials.secret).is_none() && key.permissions.contains(permission);
     good.then(|| (*key).clone())
 }
 

@@ -13,7 +13,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Statement};
@@ -21,6 +21,14 @@ use rusqlite::{Connection, OpenFlags, Statement};
 use super::Params;
 use super::SqlValue;
 use crate::store::rows::{KeyRow, UserRow, KEY_COLUMNS, USER_COLUMNS};
+
+/// Built once: every API call reads its key with it.
+static KEY_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys k JOIN companies c ON c.id = k.company_id \
+         WHERE k.id = ?1"
+    )
+});
 
 /// Enough for the runtime's worker threads to rarely find all in use.
 const CONNECTIONS: usize = 4;
@@ -68,10 +76,7 @@ impl FastReads {
     /// `Some(None)`: no such key. `None`: ask the pool.
     pub(super) fn api_key(&self, key_id: &str) -> Option<Option<KeyRow>> {
         self.try_read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {KEY_COLUMNS} FROM api_keys k JOIN companies c ON c.id = k.company_id \
-                 WHERE k.id = ?1"
-            ))?;
+            let mut stmt = conn.prepare_cached(&KEY_SQL)?;
             let mut rows = stmt.query([key_id])?;
             let Some(r) = rows.next()? else {
                 return Ok(None);

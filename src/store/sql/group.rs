@@ -22,7 +22,6 @@
 
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use sqlx::SqlitePool;
@@ -30,6 +29,7 @@ use tokio::sync::oneshot;
 
 use super::fast::{bind, user_row};
 use super::Params;
+use crate::store::dialect::BUSY_TIMEOUT;
 use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
 
 /// A bound on one transaction, so the first caller of a long queue does not
@@ -135,7 +135,7 @@ fn open(file: &Path) -> rusqlite::Result<Connection> {
     // As the sqlx connections are set up (dialect.rs).
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }
 
@@ -148,6 +148,7 @@ fn run(
 ) {
     // Returning a pool connection spawns a task.
     let _runtime = runtime.enter();
+    let token_sql = token_upsert_sql("");
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
@@ -161,7 +162,7 @@ fn run(
             // will say which.
             continue;
         };
-        let written = write_batch(conn, &batch);
+        let written = write_batch(conn, &token_sql, &batch);
         drop(writer);
         match written {
             Ok(done) => {
@@ -188,12 +189,12 @@ fn run(
 /// call to the usual path and the others go on (SQLite undoes just that
 /// statement, or the savepoint a bulk create's inserts share), unless the
 /// failure ended the transaction.
-fn write_batch(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Done>> {
+fn write_batch(conn: &Connection, token_sql: &str, batch: &[Job]) -> rusqlite::Result<Vec<Done>> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let mut done = Vec::with_capacity(batch.len());
     for job in batch {
         let result = match job {
-            Job::Token { write, .. } => token(conn, write).map(Done::Token),
+            Job::Token { write, .. } => token(conn, token_sql, write).map(Done::Token),
             Job::Insert { statements, .. } => insert(conn, statements).map(Done::Insert),
         };
         match result {
@@ -209,8 +210,8 @@ fn write_batch(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Done>> 
     Ok(done)
 }
 
-fn token(conn: &Connection, w: &TokenWrite) -> rusqlite::Result<Answer> {
-    let mut stmt = conn.prepare_cached(&token_upsert_sql(""))?;
+fn token(conn: &Connection, sql: &str, w: &TokenWrite) -> rusqlite::Result<Answer> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let params = rusqlite::named_params! {
         "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now, "$5": w.agent_id,
     };

@@ -72,11 +72,7 @@ impl Reader {
     fn run(self, sql: &str, params: &Params, started: oneshot::Sender<bool>) {
         let conn = match open(&self.file) {
             Ok(conn) => conn,
-            Err(e) => {
-                tracing::warn!(error = %e, "SQLite export falls back to the pool");
-                let _ = started.send(false);
-                return;
-            }
+            Err(e) => return fall_back(started, &e),
         };
         let stmt = conn.prepare(sql).and_then(|mut stmt| {
             bind(&mut stmt, params)?;
@@ -84,11 +80,7 @@ impl Reader {
         });
         let mut stmt = match stmt {
             Ok(stmt) => stmt,
-            Err(e) => {
-                tracing::warn!(error = %e, "SQLite export falls back to the pool");
-                let _ = started.send(false);
-                return;
-            }
+            Err(e) => return fall_back(started, &e),
         };
         let mut rows = stmt.raw_query();
         let mut started = Some(started);
@@ -97,11 +89,10 @@ impl Reader {
         loop {
             let step = rows.next();
             if let Some(started) = started.take() {
-                if let Err(e) = &step {
-                    tracing::warn!(error = %e, "SQLite export falls back to the pool");
-                }
-                if started.send(step.is_ok()).is_err() || step.is_err() {
-                    return;
+                match &step {
+                    Err(e) => return fall_back(started, e),
+                    Ok(_) if started.send(true).is_err() => return,
+                    Ok(_) => {}
                 }
             }
             let row = match step.and_then(|row| row.map(user).transpose()) {
@@ -136,6 +127,12 @@ impl Reader {
     fn fail(&self, error: StoreError) {
         let _ = self.chunks.blocking_send(Err(error));
     }
+}
+
+/// Before the first row: the caller pages through the pool instead.
+fn fall_back(started: oneshot::Sender<bool>, error: &rusqlite::Error) {
+    tracing::warn!(error = %error, "SQLite export falls back to the pool");
+    let _ = started.send(false);
 }
 
 /// A connection of the export's own, read-only like the point reads'

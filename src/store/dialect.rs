@@ -119,11 +119,39 @@ macro_rules! on_pool {
 }
 pub(super) use on_pool;
 
-/// SQLite's name search: candidates from the trigram index (migration 0002);
-/// the shared `LIKE` then confirms each. PostgreSQL needs no extra condition:
-/// its planner uses a trigram index for the `LIKE` itself.
-pub(super) const SQLITE_NAME_SEARCH: &str =
-    "seq IN (SELECT rowid FROM customer_users_name_search WHERE customer_users_name_search MATCH $phrase)";
+/// The trigram index's rowids of one company (migration 0005): its number
+/// shifted left by 40 bits, or'ed with each user's `seq`.
+const SQLITE_NAME_RANGE: &str = "customer_users_name_search MATCH $phrase \
+     AND rowid BETWEEN (SELECT num << 40 FROM name_search_companies WHERE company_id = $company) \
+     AND (SELECT (num << 40) | 1099511627775 FROM name_search_companies WHERE company_id = $company)";
+
+/// SQLite's name search: candidates from the trigram index, within the
+/// company's range; the shared `LIKE` then confirms each. PostgreSQL needs no
+/// extra condition: its planner uses a trigram index for the `LIKE` itself.
+pub(super) fn sqlite_name_search(phrase: &str, company: &str) -> String {
+    format!(
+        "seq IN (SELECT rowid & 1099511627775 FROM customer_users_name_search WHERE {})",
+        sqlite_name_range(phrase, company)
+    )
+}
+
+/// A name search's exact total on SQLite, counted on the trigram index
+/// alone. Only for a filter on the name and nothing else, of three or more
+/// characters: on text folded to lower case, a phrase of the case-sensitive
+/// trigram index matches exactly the names the `LIKE` would, so no row is
+/// read to confirm.
+pub(super) fn sqlite_name_count(phrase: &str, company: &str) -> String {
+    format!(
+        "SELECT COUNT(*) FROM customer_users_name_search WHERE {}",
+        sqlite_name_range(phrase, company)
+    )
+}
+
+fn sqlite_name_range(phrase: &str, company: &str) -> String {
+    SQLITE_NAME_RANGE
+        .replace("$phrase", phrase)
+        .replace("$company", company)
+}
 
 pub struct ConnectOptions {
     /// Connections in the (read) pool; SQLite's writer pool always has one.

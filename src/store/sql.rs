@@ -125,6 +125,21 @@ fn storable(text: &str) -> bool {
 /// SQLite answers from the trigram index and sorts the few matches.
 const DENSE_NAME_MATCHES: i64 = 2000;
 
+/// The trigram phrase of a filter on the name alone, if it has one: such a
+/// search's total is counted on SQLite's trigram index without reading rows.
+fn name_only_phrase(filter: &UserFilter) -> Option<String> {
+    let UserFilter {
+        name,
+        email: None,
+        external_id: None,
+        active: None,
+    } = filter
+    else {
+        return None;
+    };
+    name.as_ref()?.trigram_phrase()
+}
+
 /// The WHERE clause of a user listing. With `via_trigram`, a name filter of
 /// three or more characters is looked up in SQLite's trigram index.
 fn user_where(
@@ -145,16 +160,11 @@ fn user_where(
     } else {
         "company_id"
     };
-    let mut sql = format!(
-        "{company_column} = {}",
-        params.push(SqlValue::Text(company_id.into()))
-    );
+    let company = params.push(SqlValue::Text(company_id.into()));
+    let mut sql = format!("{company_column} = {company}");
     if let Some(phrase) = phrase {
         let p = params.push(SqlValue::Text(phrase));
-        sql += &format!(
-            " AND {}",
-            dialect::SQLITE_NAME_SEARCH.replace("$phrase", &p)
-        );
+        sql += &format!(" AND {}", dialect::sqlite_name_search(&p, &company));
     }
     if let Some(name) = &filter.name {
         let p = params.push(SqlValue::Text(name.like_pattern().into()));
@@ -283,10 +293,17 @@ impl Store for SqlStore {
         }
         let sqlite = self.backend == Backend::Sqlite;
         let mut count_params = Params::default();
-        let count_sql = format!(
-            "SELECT COUNT(*) FROM customer_users WHERE {}",
-            user_where(company_id, filter, &mut count_params, sqlite)
-        );
+        let count_sql = match sqlite.then(|| name_only_phrase(filter)).flatten() {
+            Some(phrase) => {
+                let company = count_params.push(SqlValue::Text(company_id.into()));
+                let phrase = count_params.push(SqlValue::Text(phrase));
+                dialect::sqlite_name_count(&phrase, &company)
+            }
+            None => format!(
+                "SELECT COUNT(*) FROM customer_users WHERE {}",
+                user_where(company_id, filter, &mut count_params, sqlite)
+            ),
+        };
         let total: i64 = on_pool!(&self.pools, read, |p| bind_params!(
             sqlx::query_scalar(&count_sql),
             count_params

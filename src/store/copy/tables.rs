@@ -120,13 +120,22 @@ const SETTINGS: (&str, &[&str]) = ("settings", &["name", "value"]);
 
 /// In the schema but not copied, on purpose: the migrations' bookkeeping,
 /// SQLite's local row key for the name index, which the target assigns, and
-/// the per-company user counts, which the target's triggers keep as the users
-/// are inserted (migration 0004).
+/// what the target's triggers derive as companies and users are inserted:
+/// the per-company user counts (migration 0004) and SQLite's company numbers
+/// for the name index (migration 0005).
 const NOT_COPIED: &[(&str, Option<&str>)] = &[
     ("_sqlx_migrations", None),
     ("customer_users", Some("seq")),
     ("customer_user_counts", None),
+    ("name_search_companies", None),
 ];
+
+/// Whether the copy knows `table`: copied, or derived on purpose.
+pub(super) fn known_table(table: &str) -> bool {
+    table == SETTINGS.0
+        || TABLES.iter().any(|t| t.name == table)
+        || NOT_COPIED.iter().any(|(t, c)| *t == table && c.is_none())
+}
 
 /// Every (table, column) of the database's ordinary tables, sorted.
 async fn catalogue(store: &SqlStore) -> anyhow::Result<Vec<(String, String)>> {

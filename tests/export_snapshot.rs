@@ -1,9 +1,9 @@
 //! The export's bytes against a reference: rows paged through the store's
 //! `export_users` and written by the `csv` crate and serde_json, exactly as
-//! the export wrote them before it wrote rows itself. On SQLite the export
-//! reads one snapshot on a thread of its own; these tests also check what
-//! that promises: later writes stay out, and a client that leaves releases
-//! the database.
+//! the export wrote them before it wrote rows itself. The export reads one
+//! snapshot in one statement, on a connection of its own (on SQLite, on a
+//! thread of its own too); these tests also check what that promises: later
+//! writes stay out, and on SQLite a client that leaves releases the database.
 
 mod common;
 
@@ -187,9 +187,9 @@ backend_tests! {
     async fn export_bytes_are_those_of_the_paged_reference(app) {
         let t = app.tenant("Acme").await;
         seed(&app, &t, 10_000).await;
-        // SQLite on a file takes the snapshot path; PostgreSQL pages as before.
+        // Both take the one-statement path: SQLite on a file, PostgreSQL.
         let snapshot = app.store.export_chunks(&t.company, &UserFilter::default(), nothing).await.unwrap();
-        assert_eq!(snapshot.is_some(), app.db.backend() == Backend::Sqlite);
+        assert!(snapshot.is_some());
         drop(snapshot);
 
         let inactive = UserFilter { active: Some(false), ..UserFilter::default() };
@@ -213,37 +213,39 @@ async fn sqlite_app_with_users(n: usize) -> (TestApp, Tenant) {
     (app, t)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_export_is_one_snapshot() {
-    let (app, t) = sqlite_app_with_users(20_000).await;
-    let res = app
-        .router
-        .clone()
-        .oneshot(request("/rest/v1/customer-users/export", &t))
-        .await
-        .unwrap();
-    let mut body = res.into_body();
-    let mut bytes = body
-        .frame()
-        .await
-        .unwrap()
-        .unwrap()
-        .into_data()
-        .unwrap()
-        .to_vec();
-    // Created now, so last in list order: a paged read would still reach it.
-    app.token(&t, "arrived-during-the-export").await;
-    while let Some(frame) = body.frame().await {
-        bytes.extend_from_slice(&frame.unwrap().into_data().unwrap());
+backend_tests! {
+    async fn export_is_one_snapshot(app) {
+        let t = app.tenant("Acme").await;
+        seed(&app, &t, 20_000).await;
+        let res = app
+            .router
+            .clone()
+            .oneshot(request("/rest/v1/customer-users/export", &t))
+            .await
+            .unwrap();
+        let mut body = res.into_body();
+        let mut bytes = body
+            .frame()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_data()
+            .unwrap()
+            .to_vec();
+        // Created now, so last in list order: a paged read would still reach it.
+        app.token(&t, "arrived-during-the-export").await;
+        while let Some(frame) = body.frame().await {
+            bytes.extend_from_slice(&frame.unwrap().into_data().unwrap());
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.contains("arrived-during-the-export"));
+        let records = csv::Reader::from_reader(text.as_bytes()).records().count();
+        assert_eq!(records, 20_000);
+        let after = export(&app, "/rest/v1/customer-users/export", &t).await;
+        assert!(String::from_utf8(after)
+            .unwrap()
+            .contains("arrived-during-the-export"));
     }
-    let text = String::from_utf8(bytes).unwrap();
-    assert!(!text.contains("arrived-during-the-export"));
-    let records = csv::Reader::from_reader(text.as_bytes()).records().count();
-    assert_eq!(records, 20_000);
-    let after = export(&app, "/rest/v1/customer-users/export", &t).await;
-    assert!(String::from_utf8(after)
-        .unwrap()
-        .contains("arrived-during-the-export"));
 }
 
 /// Whether a checkpoint could reset the WAL, which it cannot while any read
@@ -287,6 +289,54 @@ async fn sqlite_export_left_by_its_client_releases_the_database() {
         assert!(
             Instant::now() < deadline,
             "the export still holds the database after its client left"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Connections to the test's PostgreSQL database other than the one asking.
+async fn other_connections(url: &str) -> i64 {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let n = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL run skipped: set PERFORMCHAT_TEST_POSTGRES_URL"
+)]
+async fn postgres_export_left_by_its_client_closes_its_connection() {
+    let app = TestApp::new(Backend::Postgres).await;
+    let t = app.tenant("Acme").await;
+    seed(&app, &t, 20_000).await;
+    let before = other_connections(&app.db.url).await;
+    let res = app
+        .router
+        .clone()
+        .oneshot(request("/rest/v1/customer-users/export", &t))
+        .await
+        .unwrap();
+    let mut body = res.into_body();
+    assert!(body.frame().await.unwrap().unwrap().is_data());
+    assert_eq!(
+        other_connections(&app.db.url).await,
+        before + 1,
+        "the export reads on a connection of its own, not the pool's"
+    );
+    drop(body);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while other_connections(&app.db.url).await > before {
+        assert!(
+            Instant::now() < deadline,
+            "the export's connection is still open after its client left"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

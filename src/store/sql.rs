@@ -221,6 +221,7 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
 mod bulk;
 mod chat;
 mod export;
+mod export_pg;
 mod fast;
 mod group;
 mod lookup;

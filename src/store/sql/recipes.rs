@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rand::Rng;
 use serde_json::{Map, Value};
 
-use super::dialect::Pools;
+use super::dialect::{Backend, Pools};
 use super::{on_pool, storable, user_sets, user_where, Params, SqlStore, SqlValue};
 use crate::domain::{
     fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges,
@@ -303,7 +303,10 @@ impl UserRecipes for SqlStore {
         let sql = format!(
             "SELECT {EXPORT_COLUMNS} FROM customer_users WHERE {where_sql} ORDER BY created_at, id"
         );
-        self.export_snapshot(sql, params, encode).await
+        match self.backend {
+            Backend::Sqlite => self.export_snapshot(sql, params, encode).await,
+            Backend::Postgres => self.export_stream(sql, params, encode).await,
+        }
     }
 
     // Totals from the counts the triggers keep (migration 0004); the time

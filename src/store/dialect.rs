@@ -54,7 +54,7 @@ pub(super) struct Checkpointer(tokio::task::JoinHandle<()>);
 const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A PostgreSQL connection idle for this long is pinged before it is used.
-const IDLE_PING_AFTER: Duration = Duration::from_secs(1);
+pub(super) const IDLE_PING_AFTER: Duration = Duration::from_secs(1);
 
 impl Checkpointer {
     fn start(write: SqlitePool) -> Self {

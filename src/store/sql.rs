@@ -18,6 +18,8 @@ pub struct SqlStore {
     group: Option<group::GroupWriter>,
     /// SQLite's file, when it is one (not in memory): exports read it directly (export.rs).
     file: Option<std::path::PathBuf>,
+    /// PostgreSQL: connections for the hot statements, without sqlx's release ping (hot.rs).
+    hot: Option<hot::HotConns>,
 }
 
 impl SqlStore {
@@ -39,12 +41,21 @@ impl SqlStore {
             }
             _ => None,
         };
+        let hot = match &pools {
+            Pools::Postgres(pool) => Some(hot::HotConns::new(
+                pool.connect_options(),
+                pool.options().get_max_connections(),
+                pool.options().get_acquire_timeout(),
+            )),
+            Pools::Sqlite { .. } => None,
+        };
         Ok(SqlStore {
             pools,
             backend,
             fast,
             group,
             file,
+            hot,
         })
     }
 
@@ -62,9 +73,35 @@ impl SqlStore {
                 read.close().await;
                 write.close().await;
             }
-            Pools::Postgres(pool) => pool.close().await,
+            Pools::Postgres(pool) => {
+                if let Some(hot) = &self.hot {
+                    hot.close().await;
+                }
+                pool.close().await
+            }
         }
     }
+}
+
+/// `on_pool!` for the hot statements: on PostgreSQL, on one of the store's
+/// own connections (hot.rs). `$body` must leave by `?` on any error: only a
+/// body that completes gives its connection back; one that returns early
+/// closes it.
+macro_rules! on_hot {
+    ($store:expr, $side:ident, |$p:ident| $body:expr) => {
+        match (&$store.pools, &$store.hot) {
+            ($crate::store::dialect::Pools::Postgres(_), Some(hot)) => {
+                let mut lent = hot.acquire().await?;
+                let value = {
+                    let $p = lent.conn();
+                    $body
+                };
+                lent.done();
+                value
+            }
+            (pools, _) => on_pool!(pools, $side, |$p| $body),
+        }
+    };
 }
 
 /// A value bound into dynamically built SQL.
@@ -224,6 +261,7 @@ mod export;
 mod export_pg;
 mod fast;
 mod group;
+mod hot;
 mod lookup;
 mod recipes;
 mod tenants;

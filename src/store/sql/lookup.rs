@@ -101,7 +101,7 @@ impl SqlStore {
              LEFT JOIN customer_users ON held.key_ok AND {where_sql}",
             key_holds(params.0.len() + 1)
         );
-        let rows: Option<Vec<UserRow>> = on_pool!(&self.pools, read, |p| {
+        let rows: Option<Vec<UserRow>> = on_hot!(self, read, |p| {
             let rows = bind_params!(sqlx::query(&sql), params)
                 .bind(key.key_id)
                 .bind(key.company_id)
@@ -157,7 +157,7 @@ impl SqlStore {
             None => {
                 let key_sql = key.map(|_| format!(" AND {}", key_holds(6)));
                 let sql = group::token_upsert_sql(&key_sql.unwrap_or_default());
-                on_pool!(&self.pools, write, |p| {
+                on_hot!(self, write, |p| {
                     let mut query = sqlx::query_as(&sql)
                         .bind(company_id)
                         .bind(&id)
@@ -170,8 +170,8 @@ impl SqlStore {
                             .bind(key.company_id)
                             .bind(key.secret_hash);
                     }
-                    query.fetch_optional(p).await
-                })?
+                    query.fetch_optional(p).await?
+                })
             }
         };
         if let Some(row) = row {

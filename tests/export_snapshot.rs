@@ -265,17 +265,35 @@ async fn wal_resets(app: &TestApp) -> bool {
     busy == 0
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_export_left_by_its_client_releases_the_database() {
-    let (app, t) = sqlite_app_with_users(20_000).await;
+/// An export of `t`'s users whose first chunk has been read.
+async fn export_under_way(app: &TestApp, t: &Tenant) -> Body {
     let res = app
         .router
         .clone()
-        .oneshot(request("/rest/v1/customer-users/export", &t))
+        .oneshot(request("/rest/v1/customer-users/export", t))
         .await
         .unwrap();
     let mut body = res.into_body();
     assert!(body.frame().await.unwrap().unwrap().is_data());
+    body
+}
+
+/// Waits, within a bound, for `released` to hold once an export's client left.
+async fn released_within_5s<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut released: impl FnMut() -> F,
+) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !released().await {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_export_left_by_its_client_releases_the_database() {
+    let (app, t) = sqlite_app_with_users(20_000).await;
+    let body = export_under_way(&app, &t).await;
     // A write after the export's snapshot: the WAL now holds a frame the
     // export must not see, so it cannot be reset under the export.
     app.token(&t, "written-after").await;
@@ -284,22 +302,19 @@ async fn sqlite_export_left_by_its_client_releases_the_database() {
         "the export holds its snapshot while the client reads"
     );
     drop(body);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !wal_resets(&app).await {
-        assert!(
-            Instant::now() < deadline,
-            "the export still holds the database after its client left"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    released_within_5s(
+        "the export still holds the database after its client left",
+        || wal_resets(&app),
+    )
+    .await;
 }
 
-/// Connections to the test's PostgreSQL database other than the one asking.
-async fn other_connections(url: &str) -> i64 {
+/// The test database's connections that belong to an export.
+async fn export_connections(url: &str) -> i64 {
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     let n = sqlx::query_scalar(
         "SELECT COUNT(*) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+         WHERE datname = current_database() AND application_name = 'performchat export'",
     )
     .fetch_one(&mut conn)
     .await
@@ -317,29 +332,18 @@ async fn postgres_export_left_by_its_client_closes_its_connection() {
     let app = TestApp::new(Backend::Postgres).await;
     let t = app.tenant("Acme").await;
     seed(&app, &t, 20_000).await;
-    let before = other_connections(&app.db.url).await;
-    let res = app
-        .router
-        .clone()
-        .oneshot(request("/rest/v1/customer-users/export", &t))
-        .await
-        .unwrap();
-    let mut body = res.into_body();
-    assert!(body.frame().await.unwrap().unwrap().is_data());
+    let body = export_under_way(&app, &t).await;
     assert_eq!(
-        other_connections(&app.db.url).await,
-        before + 1,
-        "the export reads on a connection of its own, not the pool's"
+        export_connections(&app.db.url).await,
+        1,
+        "the export reads on a connection of its own"
     );
     drop(body);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while other_connections(&app.db.url).await > before {
-        assert!(
-            Instant::now() < deadline,
-            "the export's connection is still open after its client left"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    released_within_5s(
+        "the export's connection is still open after its client left",
+        || async { export_connections(&app.db.url).await == 0 },
+    )
+    .await;
 }
 
 /// A second connection to `sqlite::memory:` would be a new, empty database:

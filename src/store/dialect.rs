@@ -120,7 +120,8 @@ macro_rules! on_pool {
 pub(super) use on_pool;
 
 /// The trigram index's rowids of one company (migration 0005): its number
-/// shifted left by 40 bits, or'ed with each user's `seq`.
+/// shifted left by 40 bits, or'ed with each user's `seq` (1099511627775 is
+/// 2^40 - 1, the mask of `seq`).
 const SQLITE_NAME_RANGE: &str = "customer_users_name_search MATCH $phrase \
      AND rowid BETWEEN (SELECT num << 40 FROM name_search_companies WHERE company_id = $company) \
      AND (SELECT (num << 40) | 1099511627775 FROM name_search_companies WHERE company_id = $company)";

@@ -1,8 +1,8 @@
 //! `GET /customer-users/export`: every user of the company as CSV or NDJSON,
 //! streamed so the server holds a chunk or a batch at a time however many
-//! users there are: on a SQLite file the store reads one snapshot and hands
-//! over encoded chunks (`export_chunks`); elsewhere this module pages with
-//! keyset batches. Both write rows with the same encoders (encode.rs).
+//! users there are: on a SQLite file and on PostgreSQL the store reads one
+//! snapshot and hands over encoded chunks (`export_chunks`); elsewhere (SQLite
+//! in memory) this module pages with keyset batches. Both write rows with the same encoders (encode.rs).
 
 use std::sync::Arc;
 
@@ -167,7 +167,8 @@ pub async fn export(
     let company_id = call.key.company_id;
     let header = format.header();
     let head = stream::iter((!header.is_empty()).then(|| Ok(Bytes::from_static(header))));
-    // SQLite on a file: read and encoded on a thread of its own, from one snapshot.
+    // SQLite on a file, PostgreSQL: one statement (so one snapshot), its rows
+    // encoded as they are read, off the request (store::sql::export*).
     if let Some(chunks) = state
         .store
         .export_chunks(&company_id, &filter, format.encoder())
@@ -181,7 +182,8 @@ pub async fn export(
         let body = Body::from_stream(head.chain(rest));
         return Ok((headers, body).into_response());
     }
-    // Elsewhere in keyset batches through the pool. The first batch is read
+    // Elsewhere (SQLite in memory, or when that could not start) in keyset
+    // batches through the pool. The first batch is read
     // before answering, so a failing database still gets a proper error response.
     let first = state
         .store

@@ -82,7 +82,11 @@ impl Export {
         params: Params,
         started: &mut Option<oneshot::Sender<bool>>,
     ) -> StoreResult<()> {
-        let mut conn = PgConnection::connect_with(&self.pool.connect_options()).await?;
+        // Named, so that an operator can tell it from the pool's in pg_stat_activity.
+        let options = (*self.pool.connect_options())
+            .clone()
+            .application_name("performchat export");
+        let mut conn = PgConnection::connect_with(&options).await?;
         // As for the paged batches (recipes.rs): right after a bulk load the
         // statistics are stale and the planner would sort every row instead
         // of walking the index in list order. The connection is the

@@ -26,7 +26,12 @@ use crate::store::{EncodeUser, ExportChunks, ExportUser, StoreError, StoreResult
 
 /// Chunks waiting for the client: enough to keep the socket busy while the
 /// reader fills the next one, few enough that memory does not follow the export.
-const QUEUED_CHUNKS: usize = 2;
+pub(super) const QUEUED_CHUNKS: usize = 2;
+
+/// An empty chunk, with room for the row that takes it past [`EXPORT_CHUNK`].
+pub(super) fn chunk_buffer() -> Vec<u8> {
+    Vec::with_capacity(EXPORT_CHUNK * 5 / 4)
+}
 
 /// Rows stepped between checks that the client is still there, for filters
 /// that skip many rows between chunks.
@@ -84,7 +89,7 @@ impl Reader {
         };
         let mut rows = stmt.raw_query();
         let mut started = Some(started);
-        let mut buf = Vec::with_capacity(EXPORT_CHUNK * 5 / 4);
+        let mut buf = chunk_buffer();
         let mut stepped = 0u32;
         loop {
             let step = rows.next();
@@ -113,7 +118,7 @@ impl Reader {
                 }
             }
             if buf.len() >= EXPORT_CHUNK {
-                let full = mem::replace(&mut buf, Vec::with_capacity(EXPORT_CHUNK * 5 / 4));
+                let full = mem::replace(&mut buf, chunk_buffer());
                 if self.chunks.blocking_send(Ok(full.into())).is_err() {
                     return;
                 }

@@ -16,13 +16,10 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use super::export::{chunk_buffer, QUEUED_CHUNKS};
 use super::{Params, SqlStore, SqlValue};
 use crate::store::dialect::Pools;
 use crate::store::{EncodeUser, ExportChunks, ExportUser, StoreError, StoreResult, EXPORT_CHUNK};
-
-/// As on SQLite (export.rs): enough to keep the socket busy, few enough
-/// that memory does not follow the export.
-const QUEUED_CHUNKS: usize = 2;
 
 impl SqlStore {
     /// `Ok(None)` where this path does not apply (SQLite) or the statement
@@ -95,7 +92,7 @@ impl Export {
             .execute(&mut conn)
             .await?;
         let mut rows = bind_params!(sqlx::query(sql), params).fetch(&mut conn);
-        let mut buf = Vec::with_capacity(EXPORT_CHUNK * 5 / 4);
+        let mut buf = chunk_buffer();
         loop {
             let row = rows.try_next().await?;
             if let Some(started) = started.take() {
@@ -109,7 +106,7 @@ impl Export {
                 if self.pool.is_closed() {
                     return Err(StoreError::Unavailable(sqlx::Error::PoolClosed));
                 }
-                let full = mem::replace(&mut buf, Vec::with_capacity(EXPORT_CHUNK * 5 / 4));
+                let full = mem::replace(&mut buf, chunk_buffer());
                 if self.chunks.send(Ok(full.into())).await.is_err() {
                     return Ok(());
                 }

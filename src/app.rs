@@ -81,9 +81,9 @@ pub struct AppState {
     /// When each key's `last_used_at` was last written by this node, so a busy
     /// key costs one write a minute rather than one per request.
     key_touches: Mutex<HashMap<String, i64>>,
-    /// Keys authenticated here before, where the store checks a remembered
-    /// key in the statement that serves the request (PostgreSQL).
-    pub key_cache: Option<KeyCache>,
+    /// Keys authenticated here before, for the hot handlers whose statement
+    /// checks a remembered key again (`http::keyed`).
+    pub key_cache: KeyCache,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -117,9 +117,8 @@ impl AppState {
         };
         let limits = RateLimits::start(&config.limits).await?;
         let models = ModelRegistry::new(config.llm.clone(), config.model_limits)?;
-        let key_cache = store.checks_keys_in_statements().then(KeyCache::default);
         Ok(Arc::new(AppState {
-            key_cache,
+            key_cache: KeyCache::default(),
             store,
             signer: TokenSigner::new(secret.as_bytes()),
             limits,

@@ -1,6 +1,6 @@
 //! API keys this node has authenticated from the database, kept so that a
 //! later request with the same key can be checked without a round trip of its
-//! own (PostgreSQL only; see `Store::checks_keys_in_statements`).
+//! own (see `store::KeyProof`).
 //!
 //! Only what never changes for a key id is trusted from here: its company,
 //! secret hash, permissions, expiry, name and environment (nothing updates

@@ -324,9 +324,7 @@ pub(super) async fn identify(
     if let Some(refused) = key_refusal(&key, &credentials.secret) {
         return Err(Refusal::Credentials(ApiError::Unauthorized(refused)));
     }
-    if let Some(cache) = &state.key_cache {
-        cache.insert(&key);
-    }
+    state.key_cache.insert(&key);
     Ok(key)
 }
 

@@ -1,15 +1,16 @@
 //! A call whose API key may come from this node's memory, for the two hot
 //! handlers whose one statement can check the key again (the lookup by
-//! external id and token generation): on PostgreSQL that saves the key's own
-//! round trip. Every other handler takes a [`Call`], whose key the database
-//! has just confirmed.
+//! external id and token generation): that saves the key's own round trip on
+//! PostgreSQL and its own read transaction on SQLite. Every other handler
+//! takes a [`Call`], whose key the database has just confirmed.
 //!
 //! The handler hands [`KeyCheck::proof`] to the store and reports what the
 //! statement found with [`KeyCheck::settle`]; any answer it gives before the
 //! statement goes through [`KeyCheck::refuse`]. Both read the key from the
 //! database whenever memory may be wrong, so a refused key is answered exactly
 //! as without memory, and a write is never made with one (the statement itself
-//! refuses to write).
+//! refuses to write; on SQLite, whose token writes are committed in groups,
+//! the key is read again just before).
 
 use std::marker::PhantomData;
 
@@ -105,7 +106,7 @@ pub(super) fn recall(
     credentials: &Credentials,
     permission: Permission,
 ) -> Option<ApiKeyRecord> {
-    let key = state.key_cache.as_ref()?.get(&credentials.key_id)?;
+    let key = state.key_cache.get(&credentials.key_id)?;
     let good =
         key_refusal(&key, &credentials.secret).is_none() && key.permissions.contains(permission);
     good.then(|| (*key).clone())
@@ -136,9 +137,7 @@ impl Pending {
         match identify(state, self.credentials).await {
             Ok(key) => Ok(key),
             Err(Refusal::Credentials(refused)) => {
-                if let Some(cache) = &state.key_cache {
-                    cache.remove(&key_id);
-                }
+                state.key_cache.remove(&key_id);
                 if let Some(slot) = &self.slot {
                     slot.clear();
                 }

@@ -98,11 +98,6 @@ pub trait Store: UserRecipes + ChatStore + TenantStore + Send + Sync + 'static {
     /// is stored if none is yet, and the stored one is returned.
     async fn shared_jwt_secret(&self, candidate: &str) -> StoreResult<String>;
 
-    /// Whether a [`KeyProof`] saves a round trip here (PostgreSQL). SQLite
-    /// reads keys on the calling thread in microseconds (sql/fast.rs), so
-    /// callers there authenticate every request from the database instead.
-    fn checks_keys_in_statements(&self) -> bool;
-
     /// Find-or-create by `(company, external_id)` and stamp `last_seen_at`, in
     /// one statement that concurrent calls cannot race. With a `key`, that
     /// statement writes nothing unless the key still holds.

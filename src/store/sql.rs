@@ -110,6 +110,7 @@ enum SqlValue {
     OptText(Option<String>),
     Bool(bool),
     Int(i64),
+    Bytes(Vec<u8>),
 }
 
 /// Collects `$N` placeholders and their values for SQL built at run time.
@@ -145,6 +146,7 @@ macro_rules! bind_params {
                 SqlValue::OptText(v) => q.bind(v),
                 SqlValue::Bool(v) => q.bind(v),
                 SqlValue::Int(v) => q.bind(v),
+                SqlValue::Bytes(v) => q.bind(v),
             };
         }
         q
@@ -288,10 +290,6 @@ impl Store for SqlStore {
                     .await?;
             Ok(secret)
         })
-    }
-
-    fn checks_keys_in_statements(&self) -> bool {
-        self.backend == Backend::Postgres
     }
 
     async fn user_for_token(

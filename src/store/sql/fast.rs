@@ -112,22 +112,60 @@ impl FastReads {
             Ok(users)
         })
     }
+
+    /// The one-row answer of a statement whose only column is a boolean.
+    pub(super) fn holds(&self, sql: &str, params: &Params) -> Option<bool> {
+        self.try_read(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            bind(&mut stmt, params)?;
+            let mut rows = stmt.raw_query();
+            match rows.next()? {
+                Some(r) => r.get(0),
+                None => Err(rusqlite::Error::QueryReturnedNoRows),
+            }
+        })
+    }
+
+    /// The rows of `sql`: a key's verdict in the first column, then a user's
+    /// columns, null when no user matched. `Some(None)`: the key refused.
+    pub(super) fn users_if(&self, sql: &str, params: &Params) -> Option<Option<Vec<UserRow>>> {
+        self.try_read(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            bind(&mut stmt, params)?;
+            let mut rows = stmt.raw_query();
+            let mut users = Vec::new();
+            while let Some(r) = rows.next()? {
+                if !r.get::<_, bool>(0)? {
+                    return Ok(None);
+                }
+                if r.get_ref(2)? != rusqlite::types::ValueRef::Null {
+                    users.push(user_row_at(r, 1)?);
+                }
+            }
+            Ok(Some(users))
+        })
+    }
 }
 
 /// A row that starts with [`USER_COLUMNS`].
 pub(super) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
+    user_row_at(r, 0)
+}
+
+/// A row with [`USER_COLUMNS`] from column `at` on.
+fn user_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
-        company_id: r.get(0)?,
-        id: r.get(1)?,
-        external_id: r.get(2)?,
-        name: r.get(3)?,
-        email: r.get(4)?,
-        metadata: r.get(5)?,
-        active: r.get(6)?,
-        token_version: r.get(7)?,
-        created_at: r.get(8)?,
-        updated_at: r.get(9)?,
-        last_seen_at: r.get(10)?,
+        company_id: r.get(at)?,
+        id: r.get(at + 1)?,
+        external_id: r.get(at + 2)?,
+        name: r.get(at + 3)?,
+        email: r.get(at + 4)?,
+        metadata: r.get(at + 5)?,
+        active: r.get(at + 6)?,
+        token_version: r.get(at + 7)?,
+        created_at: r.get(at + 8)?,
+        updated_at: r.get(at + 9)?,
+        last_seen_at: r.get(at + 10)?,
     })
 }
 
@@ -147,6 +185,7 @@ pub(super) fn bind(stmt: &mut Statement<'_>, params: &Params) -> rusqlite::Resul
             SqlValue::OptText(v) => stmt.raw_bind_parameter(index, v)?,
             SqlValue::Bool(v) => stmt.raw_bind_parameter(index, v)?,
             SqlValue::Int(v) => stmt.raw_bind_parameter(index, v)?,
+            SqlValue::Bytes(v) => stmt.raw_bind_parameter(index, v)?,
         }
     }
     Ok(())

@@ -20,6 +20,15 @@ fn key_holds(first: usize) -> String {
     )
 }
 
+/// [`key_holds`] with the key's values pushed onto `params`.
+fn key_holds_bound(key: KeyProof<'_>, params: &mut Params) -> String {
+    let sql = key_holds(params.0.len() + 1);
+    params.0.push(SqlValue::Text(key.key_id.into()));
+    params.0.push(SqlValue::Text(key.company_id.into()));
+    params.0.push(SqlValue::Bytes(key.secret_hash.into()));
+    sql
+}
+
 /// The users a page asks for out of every match.
 fn page_of(rows: Vec<UserRow>, page: PageRequest) -> (Vec<CustomerUser>, i64) {
     let total = rows.len() as i64;
@@ -67,13 +76,17 @@ impl SqlStore {
 
     /// Whether the key still holds, as a statement of its own.
     async fn key_still_holds(&self, key: KeyProof<'_>) -> StoreResult<bool> {
-        let sql = format!("SELECT {}", key_holds(1));
-        let holds: bool = on_pool!(&self.pools, read, |p| sqlx::query_scalar(&sql)
-            .bind(key.key_id)
-            .bind(key.company_id)
-            .bind(key.secret_hash)
-            .fetch_one(p)
-            .await)?;
+        let mut params = Params::default();
+        let sql = format!("SELECT {}", key_holds_bound(key, &mut params));
+        if let Some(holds) = self.fast.as_ref().and_then(|f| f.holds(&sql, &params)) {
+            return Ok(holds);
+        }
+        let holds: bool = on_pool!(&self.pools, read, |p| bind_params!(
+            sqlx::query_scalar(&sql),
+            params
+        )
+        .fetch_one(p)
+        .await)?;
         Ok(holds)
     }
 
@@ -95,19 +108,19 @@ impl SqlStore {
         // verdict is worked out once; inlined, PostgreSQL would do it twice.
         let mut params = Params::default();
         let where_sql = user_where(key.company_id, filter, &mut params, false);
+        let held_sql = key_holds_bound(key, &mut params);
         let sql = format!(
-            "WITH held AS MATERIALIZED (SELECT {} AS key_ok) \
+            "WITH held AS MATERIALIZED (SELECT {held_sql} AS key_ok) \
              SELECT held.key_ok, {USER_COLUMNS} FROM held \
-             LEFT JOIN customer_users ON held.key_ok AND {where_sql}",
-            key_holds(params.0.len() + 1)
+             LEFT JOIN customer_users ON held.key_ok AND {where_sql}"
         );
+        // On SQLite, one read transaction for the key and the user instead
+        // of one each: the transaction's locks cost more than the lookups.
+        if let Some(rows) = self.fast.as_ref().and_then(|f| f.users_if(&sql, &params)) {
+            return Ok(rows.map(|rows| page_of(rows, page)));
+        }
         let rows: Option<Vec<UserRow>> = on_hot!(self, read, |p| {
-            let rows = bind_params!(sqlx::query(&sql), params)
-                .bind(key.key_id)
-                .bind(key.company_id)
-                .bind(key.secret_hash)
-                .fetch_all(p)
-                .await?;
+            let rows = bind_params!(sqlx::query(&sql), params).fetch_all(p).await?;
             let (mut users, mut held) = (Vec::with_capacity(rows.len()), true);
             for row in &rows {
                 held &= row.try_get::<bool, _>("key_ok")?;
@@ -137,10 +150,15 @@ impl SqlStore {
         // One statement on the hot path (group::token_upsert_sql): no row
         // back means the agent, the user or the key (when given) refused.
         let id = new_id(IdKind::CustomerUser);
-        // SQLite passes no key (it reads keys on the request's thread): its
-        // writes are committed in groups (group.rs).
-        let grouped = match (&self.group, key) {
-            (Some(group), None) => {
+        // SQLite commits its writes in groups (group.rs), whose statements
+        // take no key: the key is checked just before, on the request's thread.
+        let grouped = match &self.group {
+            Some(group) => {
+                if let Some(key) = key {
+                    if !self.key_still_holds(key).await? {
+                        return Ok(TokenUser::KeyRefused);
+                    }
+                }
                 let write = group::TokenWrite {
                     company_id: company_id.into(),
                     new_id: id.clone(),
@@ -150,7 +168,7 @@ impl SqlStore {
                 };
                 group.token_upsert(write).await
             }
-            _ => None,
+            None => None,
         };
         let row: Option<IssuedRow> = match grouped {
             Some(row) => row,

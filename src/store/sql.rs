@@ -257,6 +257,7 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
 }
 
 // After the macros and helpers above, which they use.
+mod backfill;
 mod bulk;
 mod chat;
 mod export;

@@ -16,6 +16,8 @@
 //! While it writes, the thread holds the sqlx writer pool's one connection,
 //! so it never competes with the process's other writes (or the checkpoint)
 //! for SQLite's lock; other processes are met by the busy timeout as before.
+//! Copying its commits from the WAL into the database file is left to
+//! another thread (backfill.rs), off the path every call waits on.
 //! Any failure answers `None` and the caller takes the usual path, which
 //! reports the error in the store's terms: nothing of a failed batch was
 //! committed, so running the write again is safe.
@@ -27,6 +29,7 @@ use rusqlite::{Connection, OpenFlags};
 use sqlx::SqlitePool;
 use tokio::sync::oneshot;
 
+use super::backfill::Backfill;
 use super::fast::{bind, user_row};
 use super::Params;
 use crate::store::dialect::BUSY_TIMEOUT;
@@ -104,10 +107,17 @@ impl GroupWriter {
             .map_err(|e| tracing::warn!(error = %e, "SQLite token writes stay on the pool"))
             .ok()?;
         let runtime = tokio::runtime::Handle::try_current().ok()?;
+        // Checkpoints on a thread of their own (backfill.rs), when there is one.
+        let backfill = Backfill::start(file);
+        if backfill.is_some() {
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(|e| tracing::warn!(error = %e, "SQLite token writes stay on the pool"))
+                .ok()?;
+        }
         let (queue, jobs) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-group-commit".into())
-            .spawn(move || run(&conn, &jobs, &gate, &runtime))
+            .spawn(move || run(&conn, &jobs, &gate, &runtime, backfill.as_ref()))
             .map_err(|e| tracing::warn!(error = %e, "no group-commit thread"))
             .ok()?;
         Some(GroupWriter { queue })
@@ -145,6 +155,7 @@ fn run(
     jobs: &mpsc::Receiver<Job>,
     gate: &SqlitePool,
     runtime: &tokio::runtime::Handle,
+    backfill: Option<&Backfill>,
 ) {
     // Returning a pool connection spawns a task.
     let _runtime = runtime.enter();
@@ -173,6 +184,9 @@ fn run(
                         (Job::Insert { reply, .. }, Done::Insert(a)) => reply.send(a).is_ok(),
                         _ => unreachable!("answers follow their jobs"),
                     };
+                }
+                if let Some(backfill) = backfill {
+                    backfill.committed(conn);
                 }
             }
             Err(e) => {

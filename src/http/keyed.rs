@@ -9,8 +9,7 @@
 //! statement goes through [`KeyCheck::refuse`]. Both read the key from the
 //! database whenever memory may be wrong, so a refused key is answered exactly
 //! as without memory, and a write is never made with one (the statement itself
-//! refuses to write; on SQLite, whose token writes are committed in groups,
-//! the key is read again just before).
+//! refuses to write).
 
 use std::marker::PhantomData;
 

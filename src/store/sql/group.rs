@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 
 use super::backfill::Backfill;
 use super::fast::{bind, user_row};
+use super::lookup::key_holds;
 use super::Params;
 use crate::store::dialect::BUSY_TIMEOUT;
 use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
@@ -61,6 +62,15 @@ pub(super) struct TokenWrite {
     pub external_id: String,
     pub now: i64,
     pub agent_id: String,
+    /// The remembered key the statement must find still holding (`KeyProof`).
+    pub key: Option<TokenKey>,
+}
+
+/// A `KeyProof` the group thread can own.
+pub(super) struct TokenKey {
+    pub key_id: String,
+    pub company_id: String,
+    pub secret_hash: Vec<u8>,
 }
 
 /// What a token write found: the row, or none when the agent or the user
@@ -159,7 +169,10 @@ fn run(
 ) {
     // Returning a pool connection spawns a task.
     let _runtime = runtime.enter();
-    let token_sql = token_upsert_sql("");
+    let token_sql = TokenSql {
+        plain: token_upsert_sql(""),
+        keyed: token_upsert_sql(&format!(" AND {}", key_holds(6))),
+    };
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
@@ -203,7 +216,11 @@ fn run(
 /// call to the usual path and the others go on (SQLite undoes just that
 /// statement, or the savepoint a bulk create's inserts share), unless the
 /// failure ended the transaction.
-fn write_batch(conn: &Connection, token_sql: &str, batch: &[Job]) -> rusqlite::Result<Vec<Done>> {
+fn write_batch(
+    conn: &Connection,
+    token_sql: &TokenSql,
+    batch: &[Job],
+) -> rusqlite::Result<Vec<Done>> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let mut done = Vec::with_capacity(batch.len());
     for job in batch {
@@ -224,17 +241,35 @@ fn write_batch(conn: &Connection, token_sql: &str, batch: &[Job]) -> rusqlite::R
     Ok(done)
 }
 
-fn token(conn: &Connection, sql: &str, w: &TokenWrite) -> rusqlite::Result<Answer> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let params = rusqlite::named_params! {
-        "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now, "$5": w.agent_id,
-    };
-    let row = stmt.query_row(params, |r| {
+/// The token statement without and with a key to check.
+struct TokenSql {
+    plain: String,
+    keyed: String,
+}
+
+fn token(conn: &Connection, sql: &TokenSql, w: &TokenWrite) -> rusqlite::Result<Answer> {
+    let issued = |r: &rusqlite::Row<'_>| {
         Ok(IssuedRow {
             user: user_row(r)?,
             agent_name: r.get(11)?,
         })
-    });
+    };
+    let row = match &w.key {
+        None => conn.prepare_cached(&sql.plain)?.query_row(
+            rusqlite::named_params! {
+                "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now,
+                "$5": w.agent_id,
+            },
+            issued,
+        ),
+        Some(key) => conn.prepare_cached(&sql.keyed)?.query_row(
+            rusqlite::named_params! {
+                "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now,
+                "$5": w.agent_id, "$6": key.key_id, "$7": key.company_id, "$8": key.secret_hash,
+            },
+            issued,
+        ),
+    };
     match row {
         Ok(row) => Ok(Some(Some(row))),
         Err(rusqlite::Error::QueryReturnedNoRows) => Ok(Some(None)),

@@ -11,7 +11,7 @@ use crate::store::{KeyProof, PageRequest, Store, StoreResult, TenantStore, Token
 
 /// A condition true while the key still holds (see [`KeyProof`]), with the
 /// key id, company id and secret hash bound at placeholders `$first` onwards.
-fn key_holds(first: usize) -> String {
+pub(super) fn key_holds(first: usize) -> String {
     let (id, company, hash) = (first, first + 1, first + 2);
     format!(
         "EXISTS (SELECT 1 FROM api_keys k JOIN companies c ON c.id = k.company_id \
@@ -150,21 +150,20 @@ impl SqlStore {
         // One statement on the hot path (group::token_upsert_sql): no row
         // back means the agent, the user or the key (when given) refused.
         let id = new_id(IdKind::CustomerUser);
-        // SQLite commits its writes in groups (group.rs), whose statements
-        // take no key: the key is checked just before, on the request's thread.
+        // SQLite commits its writes in groups (group.rs).
         let grouped = match &self.group {
             Some(group) => {
-                if let Some(key) = key {
-                    if !self.key_still_holds(key).await? {
-                        return Ok(TokenUser::KeyRefused);
-                    }
-                }
                 let write = group::TokenWrite {
                     company_id: company_id.into(),
                     new_id: id.clone(),
                     external_id: external_id.into(),
                     now,
                     agent_id: agent_id.into(),
+                    key: key.map(|key| group::TokenKey {
+                        key_id: key.key_id.into(),
+                        company_id: key.company_id.into(),
+                        secret_hash: key.secret_hash.into(),
+                    }),
                 };
                 group.token_upsert(write).await
             }

@@ -89,8 +89,9 @@ impl SqlStore {
 /// closes it.
 macro_rules! on_hot {
     ($store:expr, $side:ident, |$p:ident| $body:expr) => {
-        match (&$store.pools, &$store.hot) {
-            ($crate::store::dialect::Pools::Postgres(_), Some(hot)) => {
+        // The store has hot connections on PostgreSQL only.
+        match &$store.hot {
+            Some(hot) => {
                 let mut lent = hot.acquire().await?;
                 let value = {
                     let $p = lent.conn();
@@ -99,7 +100,7 @@ macro_rules! on_hot {
                 lent.done();
                 value
             }
-            (pools, _) => on_pool!(pools, $side, |$p| $body),
+            None => on_pool!(&$store.pools, $side, |$p| $body),
         }
     };
 }

@@ -20,6 +20,8 @@ pub struct SqlStore {
     file: Option<std::path::PathBuf>,
     /// PostgreSQL: connections for the hot statements, without sqlx's release ping (hot.rs).
     hot: Option<hot::HotConns>,
+    /// SQLite: name-search totals remembered with the names version they were counted at (counts.rs).
+    name_totals: counts::NameTotals,
 }
 
 impl SqlStore {
@@ -56,6 +58,7 @@ impl SqlStore {
             group,
             file,
             hot,
+            name_totals: Default::default(),
         })
     }
 
@@ -111,6 +114,7 @@ enum SqlValue {
     OptText(Option<String>),
     Bool(bool),
     Int(i64),
+    OptInt(Option<i64>),
     Bytes(Vec<u8>),
 }
 
@@ -147,6 +151,7 @@ macro_rules! bind_params {
                 SqlValue::OptText(v) => q.bind(v),
                 SqlValue::Bool(v) => q.bind(v),
                 SqlValue::Int(v) => q.bind(v),
+                SqlValue::OptInt(v) => q.bind(v),
                 SqlValue::Bytes(v) => q.bind(v),
             };
         }
@@ -164,21 +169,6 @@ fn storable(text: &str) -> bool {
 /// in list order (a page fills within a few thousand rows); at or below it,
 /// SQLite answers from the trigram index and sorts the few matches.
 const DENSE_NAME_MATCHES: i64 = 2000;
-
-/// The trigram phrase of a filter on the name alone, if it has one: such a
-/// search's total is counted on SQLite's trigram index without reading rows.
-fn name_only_phrase(filter: &UserFilter) -> Option<String> {
-    let UserFilter {
-        name,
-        email: None,
-        external_id: None,
-        active: None,
-    } = filter
-    else {
-        return None;
-    };
-    name.as_ref()?.trigram_phrase()
-}
 
 /// The WHERE clause of a user listing. With `via_trigram`, a name filter of
 /// three or more characters is looked up in SQLite's trigram index.
@@ -261,6 +251,7 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
 mod backfill;
 mod bulk;
 mod chat;
+mod counts;
 mod export;
 mod export_pg;
 mod fast;
@@ -331,24 +322,7 @@ impl Store for SqlStore {
             return self.list_by_external_id(company_id, filter, page).await;
         }
         let sqlite = self.backend == Backend::Sqlite;
-        let mut count_params = Params::default();
-        let count_sql = match sqlite.then(|| name_only_phrase(filter)).flatten() {
-            Some(phrase) => {
-                let company = count_params.push(SqlValue::Text(company_id.into()));
-                let phrase = count_params.push(SqlValue::Text(phrase));
-                dialect::sqlite_name_count(&phrase, &company)
-            }
-            None => format!(
-                "SELECT COUNT(*) FROM customer_users WHERE {}",
-                user_where(company_id, filter, &mut count_params, sqlite)
-            ),
-        };
-        let total: i64 = on_pool!(&self.pools, read, |p| bind_params!(
-            sqlx::query_scalar(&count_sql),
-            count_params
-        )
-        .fetch_one(p)
-        .await)?;
+        let total = self.user_total(company_id, filter).await?;
         if page.offset() >= total {
             return Ok((Vec::new(), total));
         }

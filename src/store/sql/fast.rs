@@ -183,6 +183,7 @@ pub(super) fn bind(stmt: &mut Statement<'_>, params: &Params) -> rusqlite::Resul
         match value {
             SqlValue::Text(v) => stmt.raw_bind_parameter(index, v)?,
             SqlValue::OptText(v) => stmt.raw_bind_parameter(index, v)?,
+            SqlValue::OptInt(v) => stmt.raw_bind_parameter(index, v)?,
             SqlValue::Bool(v) => stmt.raw_bind_parameter(index, v)?,
             SqlValue::Int(v) => stmt.raw_bind_parameter(index, v)?,
             SqlValue::Bytes(v) => stmt.raw_bind_parameter(index, v)?,

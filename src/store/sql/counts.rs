@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
-use super::{dialect, on_pool, user_where, Params, SqlStore, SqlValue};
+use super::{dialect, on_pool, user_where, NameLookup, Params, SqlStore, SqlValue};
 use crate::domain::NameQuery;
 use crate::store::dialect::Backend;
 use crate::store::{StoreResult, UserFilter};
@@ -137,6 +137,11 @@ impl SqlStore {
     /// reading a row.
     fn count_sql(&self, company_id: &str, filter: &UserFilter, params: &mut Params) -> String {
         let sqlite = self.backend == Backend::Sqlite;
+        let lookup = if sqlite {
+            NameLookup::Trigram
+        } else {
+            NameLookup::Like
+        };
         let phrase = name_only(filter).and_then(NameQuery::trigram_phrase);
         match phrase.filter(|_| sqlite) {
             Some(phrase) => {
@@ -146,7 +151,7 @@ impl SqlStore {
             }
             None => format!(
                 "SELECT COUNT(*) FROM customer_users WHERE {}",
-                user_where(company_id, filter, params, sqlite)
+                user_where(company_id, filter, params, lookup)
             ),
         }
     }

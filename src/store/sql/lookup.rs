@@ -4,7 +4,7 @@
 
 use sqlx::{FromRow, Row};
 
-use super::{group, on_pool, storable, user_where, Params, SqlStore, SqlValue};
+use super::{group, on_pool, storable, user_where, NameLookup, Params, SqlStore, SqlValue};
 use crate::domain::{new_id, CustomerUser, IdKind};
 use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
 use crate::store::{KeyProof, PageRequest, Store, StoreResult, TenantStore, TokenUser, UserFilter};
@@ -54,7 +54,7 @@ impl SqlStore {
         page: PageRequest,
     ) -> StoreResult<(Vec<CustomerUser>, i64)> {
         let mut params = Params::default();
-        let where_sql = user_where(company_id, filter, &mut params, false);
+        let where_sql = user_where(company_id, filter, &mut params, NameLookup::Like);
         let fast = self
             .fast
             .as_ref()
@@ -107,7 +107,7 @@ impl SqlStore {
         // verdict comes back even when no user matches). Materialized, the
         // verdict is worked out once; inlined, PostgreSQL would do it twice.
         let mut params = Params::default();
-        let where_sql = user_where(key.company_id, filter, &mut params, false);
+        let where_sql = user_where(key.company_id, filter, &mut params, NameLookup::Like);
         let held_sql = key_holds_bound(key, &mut params);
         let sql = format!(
             "WITH held AS MATERIALIZED (SELECT {held_sql} AS key_ok) \

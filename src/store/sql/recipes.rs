@@ -7,7 +7,7 @@ use rand::Rng;
 use serde_json::{Map, Value};
 
 use super::dialect::{Backend, Pools};
-use super::{on_pool, storable, user_sets, user_where, Params, SqlStore, SqlValue};
+use super::{on_pool, storable, user_sets, user_where, NameLookup, Params, SqlStore, SqlValue};
 use crate::domain::{
     fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges,
 };
@@ -255,7 +255,7 @@ impl UserRecipes for SqlStore {
         let mut params = Params::default();
         // No trigram lookup: the export walks every match in list order
         // anyway, which is what the (company_id, created_at, id) index serves.
-        let mut where_sql = user_where(company_id, filter, &mut params, false);
+        let mut where_sql = user_where(company_id, filter, &mut params, NameLookup::Like);
         if let Some((created_at, id)) = after {
             let a = params.push(SqlValue::Int(created_at));
             let b = params.push(SqlValue::Text(id.into()));
@@ -299,7 +299,7 @@ impl UserRecipes for SqlStore {
         encode: EncodeUser,
     ) -> StoreResult<Option<ExportChunks>> {
         let mut params = Params::default();
-        let where_sql = user_where(company_id, filter, &mut params, false);
+        let where_sql = user_where(company_id, filter, &mut params, NameLookup::Like);
         let sql = format!(
             "SELECT {EXPORT_COLUMNS} FROM customer_users WHERE {where_sql} ORDER BY created_at, id"
         );

@@ -13,21 +13,6 @@ use common::{Tenant, TestApp};
 
 const USERS: &str = "/rest/v1/customer-users";
 
-/// Creates or changes users through the bulk endpoint; every item succeeds.
-async fn bulk(app: &TestApp, t: &Tenant, items: Value) {
-    let r = app
-        .post(
-            &format!("{USERS}/bulk"),
-            t.body(json!({ "updates": items })),
-        )
-        .await;
-    let results = r.assert_ok()["results"].as_array().unwrap();
-    assert!(
-        results.iter().all(|x| x["success"] == json!(true)),
-        "{results:#?}"
-    );
-}
-
 /// The totals of the listings under test, in order: no filter, active,
 /// inactive, "smith", "SMITH" (the same search folded), "lee".
 async fn totals(app: &TestApp, t: &Tenant) -> [i64; 6] {
@@ -75,14 +60,14 @@ backend_tests! {
                 .map(|i| json!({ "external_id": format!("{prefix}{i}"), "name": format!("{name} {i}"), "create": true }))
                 .collect()
         };
-        bulk(&app, &a, people("s", 10, "Anna Smith")).await;
-        bulk(&app, &a, people("l", 5, "Lee")).await;
-        bulk(&app, &b, people("s", 3, "Bo Smith")).await;
+        app.bulk_ok(&a, people("s", 10, "Anna Smith")).await;
+        app.bulk_ok(&a, people("l", 5, "Lee")).await;
+        app.bulk_ok(&b, people("s", 3, "Bo Smith")).await;
         assert_eq!(totals(&app, &a).await, [15, 15, 0, 10, 10, 5]);
         assert_eq!(totals(&app, &b).await, [3, 3, 0, 3, 3, 0]);
 
         // A new Smith, and a user without a name.
-        bulk(&app, &a, json!([
+        app.bulk_ok(&a, json!([
             { "external_id": "s10", "name": "Zoë SMITH", "create": true },
             { "external_id": "nameless", "create": true },
         ])).await;
@@ -97,7 +82,7 @@ backend_tests! {
         assert_eq!(totals(&app, &a).await, [17, 17, 0, 11, 11, 5]);
 
         // Renamed in bulk, and deactivated: a Smith becomes a Lee.
-        bulk(&app, &a, json!([
+        app.bulk_ok(&a, json!([
             { "external_id": "s1", "name": "Lee Jones" },
             { "external_id": "s2", "active": false },
             { "external_id": "l1", "active": false },
@@ -105,7 +90,7 @@ backend_tests! {
         assert_eq!(totals(&app, &a).await, [17, 15, 2, 10, 10, 6]);
 
         // The same name again changes nothing.
-        bulk(&app, &a, json!([{ "external_id": "s3", "name": "Anna Smith 3" }])).await;
+        app.bulk_ok(&a, json!([{ "external_id": "s3", "name": "Anna Smith 3" }])).await;
         assert_eq!(totals(&app, &a).await, [17, 15, 2, 10, 10, 6]);
 
         // Tokens for a new user and a known one (a new user has no name).

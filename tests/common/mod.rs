@@ -445,6 +445,21 @@ impl TestApp {
         r.assert_ok().clone()
     }
 
+    /// Sends `updates` through the bulk endpoint; panics unless every item succeeds.
+    pub async fn bulk_ok(&self, t: &Tenant, updates: Value) {
+        let r = self
+            .post(
+                "/rest/v1/customer-users/bulk",
+                t.body(json!({ "updates": updates })),
+            )
+            .await;
+        let results = r.assert_ok()["results"].as_array().unwrap();
+        assert!(
+            results.iter().all(|x| x["success"] == json!(true)),
+            "{results:#?}"
+        );
+    }
+
     /// Serves the same app on a real port until the returned handle is dropped.
     pub async fn serve(&self) -> Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -20,7 +20,7 @@ pub struct SqlStore {
     file: Option<std::path::PathBuf>,
     /// PostgreSQL: connections for the hot statements, without sqlx's release ping (hot.rs).
     hot: Option<hot::HotConns>,
-    /// SQLite: name-search totals remembered with the names version they were counted at (counts.rs).
+    /// Name-search totals remembered with the names version they were counted at (counts.rs).
     name_totals: counts::NameTotals,
 }
 
@@ -167,7 +167,8 @@ fn storable(text: &str) -> bool {
 
 /// Above this many matches a name search pages by walking the company's users
 /// in list order (a page fills within a few thousand rows); at or below it,
-/// SQLite answers from the trigram index and sorts the few matches.
+/// SQLite answers from the trigram index and sorts the few matches, and
+/// PostgreSQL's planner chooses.
 const DENSE_NAME_MATCHES: i64 = 2000;
 
 /// How a listing's name filter is looked up.

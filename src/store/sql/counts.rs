@@ -23,8 +23,9 @@ use crate::store::dialect::Backend;
 use crate::store::{StoreResult, UserFilter};
 
 /// At most this many (company, search) totals are remembered; when full,
-/// the memory starts again empty. A few hundred KiB at most.
-const REMEMBERED: usize = 4096;
+/// the memory starts again empty. Under 2 MiB even if every search were as
+/// long as a name may be.
+const REMEMBERED: usize = 1024;
 
 /// Name-search totals by (company id, the search's `LIKE` pattern), with
 /// the names version each was counted at, and the locks counting is done

@@ -16,6 +16,9 @@
 //! While it writes, the thread holds the sqlx writer pool's one connection,
 //! so it never competes with the process's other writes (or the checkpoint)
 //! for SQLite's lock; other processes are met by the busy timeout as before.
+//! It keeps that connection from batch to batch while calls keep coming, and
+//! gives it back whenever its queue is empty, a batch fails, or it has held
+//! it for 10 ms.
 //! Copying its commits from the WAL into the database file is left to
 //! another thread (backfill.rs), off the path every call waits on.
 //! Any failure answers `None` and the caller takes the usual path, which
@@ -24,9 +27,11 @@
 
 use std::path::Path;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
-use sqlx::SqlitePool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::oneshot;
 
 use super::backfill::Backfill;
@@ -39,6 +44,10 @@ use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
 /// A bound on one transaction, so the first caller of a long queue does not
 /// wait for all of it.
 const MAX_BATCH: usize = 256;
+
+/// How long the thread keeps the writer gate across batches before letting
+/// the process's other writers have it.
+const GATE_TURN: Duration = Duration::from_millis(10);
 
 /// The find-or-create of token issue, one statement. The SELECT yields a row
 /// only while the agent is active and `condition` (an ` AND …` on the key, or
@@ -173,7 +182,23 @@ fn run(
         plain: token_upsert_sql(""),
         keyed: token_upsert_sql(&format!(" AND {}", key_holds(6))),
     };
-    while let Ok(first) = jobs.recv() {
+    // The gate, kept from one batch to the next while calls keep coming:
+    // each release pings the connection on sqlx's worker thread and the next
+    // acquire waits for it to come back, a handful of thread switches a batch.
+    let mut gate_held: Option<(PoolConnection<Sqlite>, Instant)> = None;
+    loop {
+        let first = match jobs.try_recv() {
+            Ok(job) => job,
+            Err(mpsc::TryRecvError::Disconnected) => break,
+            Err(mpsc::TryRecvError::Empty) => {
+                // Idle: other writers may have the gate meanwhile.
+                gate_held = None;
+                match jobs.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            }
+        };
         let mut batch = vec![first];
         batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
         // Callers gone before their turn (a dropped request) need no write.
@@ -181,13 +206,21 @@ fn run(
         if batch.is_empty() {
             continue;
         }
-        let Ok(writer) = runtime.block_on(gate.acquire()) else {
-            // The pool is closed or busy for its whole wait: the usual path
-            // will say which.
-            continue;
-        };
+        // Given back now and then, so that the process's other writes (and
+        // the checkpoint) get their turn under a steady stream of calls.
+        if gate_held
+            .as_ref()
+            .is_none_or(|(_, since)| since.elapsed() >= GATE_TURN)
+        {
+            gate_held = None;
+            let Ok(writer) = runtime.block_on(gate.acquire()) else {
+                // The pool is closed or busy for its whole wait: the usual
+                // path will say which.
+                continue;
+            };
+            gate_held = Some((writer, Instant::now()));
+        }
         let written = write_batch(conn, &token_sql, &batch);
-        drop(writer);
         match written {
             Ok(done) => {
                 for (job, done) in batch.into_iter().zip(done) {
@@ -207,6 +240,8 @@ fn run(
                 if !conn.is_autocommit() {
                     let _ = conn.execute_batch("ROLLBACK");
                 }
+                // They will need the gate's connection.
+                gate_held = None;
             }
         }
     }

@@ -111,26 +111,26 @@ impl SqlStore {
         company_id: &str,
         filter: &UserFilter,
     ) -> StoreResult<i64> {
-        if let Some(sql) = kept_count(filter) {
-            let total: i64 = on_pool!(&self.pools, read, |p| sqlx::query_scalar(sql)
-                .bind(company_id)
-                .fetch_one(p)
-                .await)?;
-            return Ok(total);
-        }
         let mut params = Params::default();
-        let count = self.count_sql(company_id, filter, &mut params);
-        let Some(name) = name_only(filter) else {
-            let total: i64 = on_pool!(&self.pools, read, |p| bind_params!(
-                sqlx::query_scalar(&count),
-                params
-            )
-            .fetch_one(p)
-            .await)?;
-            return Ok(total);
+        let count = match kept_count(filter) {
+            Some(sql) => {
+                params.push(SqlValue::Text(company_id.into()));
+                sql.to_owned()
+            }
+            None => self.count_sql(company_id, filter, &mut params),
         };
-        self.name_total(company_id, name.like_pattern(), count, params)
-            .await
+        if let Some(name) = name_only(filter) {
+            return self
+                .name_total(company_id, name.like_pattern(), count, params)
+                .await;
+        }
+        let total: i64 = on_pool!(&self.pools, read, |p| bind_params!(
+            sqlx::query_scalar(&count),
+            params
+        )
+        .fetch_one(p)
+        .await)?;
+        Ok(total)
     }
 
     /// The statement counting a listing's matches. On SQLite a name alone

@@ -289,22 +289,25 @@ fn token(conn: &Connection, sql: &TokenSql, w: &TokenWrite) -> rusqlite::Result<
             agent_name: r.get(11)?,
         })
     };
-    let row = match &w.key {
-        None => conn.prepare_cached(&sql.plain)?.query_row(
-            rusqlite::named_params! {
-                "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now,
-                "$5": w.agent_id,
-            },
-            issued,
-        ),
-        Some(key) => conn.prepare_cached(&sql.keyed)?.query_row(
-            rusqlite::named_params! {
-                "$1": w.company_id, "$2": w.new_id, "$3": w.external_id, "$4": w.now,
-                "$5": w.agent_id, "$6": key.key_id, "$7": key.company_id, "$8": key.secret_hash,
-            },
-            issued,
-        ),
+    let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
+        ("$1", &w.company_id),
+        ("$2", &w.new_id),
+        ("$3", &w.external_id),
+        ("$4", &w.now),
+        ("$5", &w.agent_id),
+    ];
+    let sql = match &w.key {
+        None => &sql.plain,
+        Some(key) => {
+            params.extend([
+                ("$6", &key.key_id as &dyn rusqlite::ToSql),
+                ("$7", &key.company_id),
+                ("$8", &key.secret_hash),
+            ]);
+            &sql.keyed
+        }
     };
+    let row = conn.prepare_cached(sql)?.query_row(&*params, issued);
     match row {
         Ok(row) => Ok(Some(Some(row))),
         Err(rusqlite::Error::QueryReturnedNoRows) => Ok(Some(None)),

@@ -6,6 +6,7 @@ use sqlx::{FromRow, Row};
 
 use super::{group, on_pool, storable, user_where, NameLookup, Params, SqlStore, SqlValue};
 use crate::domain::{new_id, CustomerUser, IdKind};
+use crate::store::dialect::Backend;
 use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
 use crate::store::{KeyProof, PageRequest, Store, StoreResult, TenantStore, TokenUser, UserFilter};
 
@@ -104,13 +105,19 @@ impl SqlStore {
             return Ok(Some(self.list_users(key.company_id, filter, page).await?));
         }
         // One row with the key's verdict, joined with the match if any (the
-        // verdict comes back even when no user matches). Materialized, the
-        // verdict is worked out once; inlined, PostgreSQL would do it twice.
+        // verdict comes back even when no user matches). Inlined, PostgreSQL
+        // would work the verdict out twice, so it is materialized there;
+        // SQLite works it out once either way, and materialized it would
+        // build and drop a temporary table per lookup (6 % of W2's time).
         let mut params = Params::default();
         let where_sql = user_where(key.company_id, filter, &mut params, NameLookup::Like);
         let held_sql = key_holds_bound(key, &mut params);
+        let materialized = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => "MATERIALIZED",
+        };
         let sql = format!(
-            "WITH held AS MATERIALIZED (SELECT {held_sql} AS key_ok) \
+            "WITH held AS {materialized} (SELECT {held_sql} AS key_ok) \
              SELECT held.key_ok, {USER_COLUMNS} FROM held \
              LEFT JOIN customer_users ON held.key_ok AND {where_sql}"
         );

@@ -43,6 +43,12 @@ async fn metrics_listener_counts_requests_by_route_and_status() {
     let ok = r#"http_requests_total{method="GET",route="/rest/v1/agents",status="200"}"#;
     let denied = r#"http_requests_total{method="GET",route="/rest/v1/agents",status="401"}"#;
     let unmatched = r#"http_requests_total{method="GET",route="unmatched",status="404"}"#;
+    // A route with a parameter is counted under its template, also when
+    // the method is not one it answers.
+    let one_user =
+        r#"http_requests_total{method="GET",route="/rest/v1/customer-users/{id}",status="404"}"#;
+    let no_method =
+        r#"http_requests_total{method="DELETE",route="/rest/v1/customer-users/{id}",status="405"}"#;
 
     let before = scrape().await;
     for _ in 0..3 {
@@ -54,6 +60,16 @@ async fn metrics_listener_counts_requests_by_route_and_status() {
     assert_eq!(status, 401);
     let (status, _) = node.get("/no/such/path/42", &tenant.key).await;
     assert_eq!(status, 404);
+    let (status, body) = node
+        .get("/rest/v1/customer-users/cu_nobody", &tenant.key)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let deleted = client
+        .delete(format!("{}/rest/v1/customer-users/cu_nobody", node.base))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), 405);
     let after = scrape().await;
 
     assert_eq!(sample(&after, ok) - sample(&before, ok), 3.0, "{after}");
@@ -66,6 +82,17 @@ async fn metrics_listener_counts_requests_by_route_and_status() {
         sample(&after, unmatched) - sample(&before, unmatched),
         1.0,
         "{after}"
+    );
+    for series in [one_user, no_method] {
+        assert_eq!(
+            sample(&after, series) - sample(&before, series),
+            1.0,
+            "{series}: {after}"
+        );
+    }
+    assert!(
+        !after.contains("cu_nobody"),
+        "raw paths must not become labels: {after}"
     );
     assert!(
         !after.contains("/no/such/path"),

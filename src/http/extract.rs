@@ -96,7 +96,7 @@ pub(super) async fn authenticate<T: Endpoint, Q: QueryNames>(
     // Without credentials there is nothing to guess: no lockout count.
     let credentials =
         credentials(&parts.headers, &mut fields)?.ok_or_else(|| missing(bearer(&parts.headers)))?;
-    let slot = parts.extensions.get::<super::log::KeySlot>().cloned();
+    let slot = parts.extensions.get::<super::log::LogSlot>().cloned();
     let memory = remembered
         .then(|| recall(state, &credentials, T::PERMISSION))
         .flatten();
@@ -116,7 +116,7 @@ pub(super) async fn authenticate<T: Endpoint, Q: QueryNames>(
         },
     };
     if let Some(slot) = &slot {
-        slot.set(&key.id);
+        slot.set_key(&key.id);
     }
     // A locked-out address is refused here even with good credentials.
     if let Err(error) = scope.enforce_key(state, T::POLICY, &key.id).await {

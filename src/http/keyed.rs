@@ -19,7 +19,7 @@ use super::extract::{
     authenticate, identify, key_refusal, Call, Credentials, Endpoint, NoQuery, QueryNames, Refusal,
 };
 use super::limit::RateScope;
-use super::log::KeySlot;
+use super::log::LogSlot;
 use crate::app::SharedState;
 use crate::domain::{now_ms, ApiKeyRecord, Permission};
 use crate::error::ApiError;
@@ -116,11 +116,11 @@ pub(super) fn recall(
 pub(super) struct Pending {
     credentials: Credentials,
     scope: RateScope,
-    slot: Option<KeySlot>,
+    slot: Option<LogSlot>,
 }
 
 impl Pending {
-    pub(super) fn new(credentials: Credentials, scope: RateScope, slot: Option<KeySlot>) -> Self {
+    pub(super) fn new(credentials: Credentials, scope: RateScope, slot: Option<LogSlot>) -> Self {
         Pending {
             credentials,
             scope,
@@ -138,7 +138,7 @@ impl Pending {
             Err(Refusal::Credentials(refused)) => {
                 state.key_cache.remove(&key_id);
                 if let Some(slot) = &self.slot {
-                    slot.clear();
+                    slot.clear_key();
                 }
                 self.scope.failed_auth(state).await?;
                 Err(refused)

@@ -26,6 +26,7 @@ use std::sync::{Arc, LazyLock};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -87,28 +88,38 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     &DOC
 }
 
+/// The routes inside the frame every request passes through once: the
+/// lingering drain, the log line, the time limits, the panic guard and the
+/// rate limits, outermost first. The frame wraps the whole router rather
+/// than each route, so a request pays for each layer once, not for a copy of
+/// the whole stack per layer.
 pub fn router(state: SharedState) -> Router {
     let (api, root) = documented(&state.config.chat_origins);
     let (root, _) = root.split_for_parts();
-    root.merge(ops::docs())
+    let routes = root
+        .merge(ops::docs())
         // The docs' own examples double the prefix; both answer.
         .nest("/rest/v1/v1", api)
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         // Our extractor enforces the 1 MiB limit itself, with our error body.
         .layer(DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            limit::rate_limit_layer,
-        ))
-        .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(log::NoteRouteLayer)
+        .with_state(Arc::clone(&state));
+    let framed = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(linger::drain_unread_body))
+        .layer(axum::middleware::from_fn(log::log_request))
         .layer(axum::middleware::from_fn_with_state(
             state.config.time_limits,
             deadline::limit_time,
         ))
-        .layer(axum::middleware::from_fn(log::log_request))
-        .layer(axum::middleware::from_fn(linger::drain_unread_body))
-        .with_state(state)
+        .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            limit::rate_limit_layer,
+        ))
+        .service(routes);
+    Router::new().fallback_service(framed)
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight

@@ -9,16 +9,6 @@ use serde_json::{json, Value};
 use common::{Tenant, TestApp};
 use performchat::store::Backend;
 
-async fn bulk(app: &TestApp, t: &Tenant, updates: Value) -> Vec<Value> {
-    let r = app
-        .post(
-            "/rest/v1/customer-users/bulk",
-            t.body(json!({ "updates": updates })),
-        )
-        .await;
-    r.assert_ok()["results"].as_array().unwrap().clone()
-}
-
 /// The stats endpoint's totals, and the same counted row by row.
 async fn totals(app: &TestApp, t: &Tenant) -> ((i64, i64), (i64, i64)) {
     let r = app.get("/rest/v1/customer-users/stats", t.creds()).await;
@@ -57,7 +47,7 @@ async fn totals(app: &TestApp, t: &Tenant) -> ((i64, i64), (i64, i64)) {
 backend_tests! {
     async fn items_naming_one_user_apply_in_request_order(app) {
         let t = app.tenant("Acme").await;
-        let res = bulk(&app, &t, json!([
+        let res = app.bulk(&t, json!([
             { "external_id": "late", "name": "Before" },
             { "external_id": "late", "create": true, "name": "Created" },
             { "external_id": "twice", "create": true, "name": "First", "metadata_merge": { "a": 1 } },
@@ -88,7 +78,7 @@ backend_tests! {
         let items: Vec<Value> = (0..300)
             .map(|i| json!({ "external_id": format!("bulk-{}", i % 250), "create": true, "active": i % 3 != 0 }))
             .collect();
-        bulk(&app, &t, Value::Array(items)).await;
+        app.bulk(&t, Value::Array(items)).await;
         assert_eq!(totals(&app, &t).await, ((252, 168), (252, 168)));
         let id = app.token(&t, "by-token").await["customerUser"]["id"].as_str().unwrap().to_owned();
         let uri = format!("/rest/v1/customer-users/{id}");

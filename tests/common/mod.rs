@@ -445,15 +445,20 @@ impl TestApp {
         r.assert_ok().clone()
     }
 
-    /// Sends `updates` through the bulk endpoint; panics unless every item succeeds.
-    pub async fn bulk_ok(&self, t: &Tenant, updates: Value) {
+    /// Sends `updates` through the bulk endpoint; each item's result, in order.
+    pub async fn bulk(&self, t: &Tenant, updates: Value) -> Vec<Value> {
         let r = self
             .post(
                 "/rest/v1/customer-users/bulk",
                 t.body(json!({ "updates": updates })),
             )
             .await;
-        let results = r.assert_ok()["results"].as_array().unwrap();
+        r.assert_ok()["results"].as_array().unwrap().clone()
+    }
+
+    /// [`Self::bulk`], panicking unless every item succeeds.
+    pub async fn bulk_ok(&self, t: &Tenant, updates: Value) {
+        let results = self.bulk(t, updates).await;
         assert!(
             results.iter().all(|x| x["success"] == json!(true)),
             "{results:#?}"

@@ -230,7 +230,7 @@ backend_tests! {
             // Last, since it changes the token version.
             ("chat:send", Method::POST, "/rest/v1/auth/invalidate-token".into(), json!({ "customerUserId": user_id })),
         ];
-        let all = ["chat:send", "tools:use", "rag:access", "users:read", "users:write", "agents:read", "conversations:read"];
+        let all: Vec<&str> = performchat::domain::Permissions::all().names().collect();
         for (needed, method, uri, fields) in calls {
             let others: Vec<&str> = all.iter().copied().filter(|p| *p != needed).collect();
             let without = app.key(&t.company, Some(&others.join(",")), None).await;

@@ -8,10 +8,15 @@ pub enum Permission {
     UsersWrite,
     AgentsRead,
     ConversationsRead,
+    AgentsWrite,
+    KnowledgeRead,
+    KnowledgeWrite,
+    EventsRead,
+    WebhooksWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ChatSend,
         Permission::ToolsUse,
         Permission::RagAccess,
@@ -19,6 +24,11 @@ impl Permission {
         Permission::UsersWrite,
         Permission::AgentsRead,
         Permission::ConversationsRead,
+        Permission::AgentsWrite,
+        Permission::KnowledgeRead,
+        Permission::KnowledgeWrite,
+        Permission::EventsRead,
+        Permission::WebhooksWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,17 +40,22 @@ impl Permission {
             Permission::UsersWrite => "users:write",
             Permission::AgentsRead => "agents:read",
             Permission::ConversationsRead => "conversations:read",
+            Permission::AgentsWrite => "agents:write",
+            Permission::KnowledgeRead => "knowledge:read",
+            Permission::KnowledgeWrite => "knowledge:write",
+            Permission::EventsRead => "events:read",
+            Permission::WebhooksWrite => "webhooks:write",
         }
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
 /// A set of permissions, kept as a bit set so the per-request check is free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Permissions(u8);
+pub struct Permissions(u16);
 
 impl Permissions {
     pub fn all() -> Self {
@@ -104,5 +119,25 @@ mod tests {
             Permissions::parse_list(&Permissions::all().to_list()).unwrap(),
             Permissions::all()
         );
+    }
+
+    /// The migration that gives keys holding every earlier permission the
+    /// new ones names those earlier ones exactly as `to_list` writes them.
+    #[test]
+    fn the_upgrade_migration_names_every_earlier_permission() {
+        let earlier: Permissions = Permission::ALL[..7].iter().copied().collect();
+        for sql in [
+            include_str!("../../migrations/sqlite/0007_new_permissions.sql"),
+            include_str!("../../migrations/postgres/0006_new_permissions.sql"),
+        ] {
+            let flat = sql.replace('\n', " ");
+            assert!(flat.contains(&format!("WHERE permissions = '{}'", earlier.to_list())));
+            let added = Permissions::all()
+                .names()
+                .skip(7)
+                .collect::<Vec<_>>()
+                .join(",");
+            assert!(flat.contains(&format!("permissions || ',{added}'")));
+        }
     }
 }

@@ -71,7 +71,7 @@ pub struct ServeArgs {
     pub chat: ChatArgs,
 }
 
-/// The language model and the chat limits (spec 8).
+/// The language model and the chat limits (docs/API.md §8).
 #[derive(clap::Args, Debug)]
 pub struct ChatArgs {
     /// Base URL of the default OpenAI-compatible model server, e.g.
@@ -189,7 +189,7 @@ impl ChatArgs {
     }
 }
 
-/// Rate limits (spec 0.4). Rates are LIMIT/WINDOW with a window in s, m or h.
+/// Rate limits (docs/API.md §0.4). Rates are LIMIT/WINDOW with a window in s, m or h.
 #[derive(clap::Args, Debug)]
 pub struct LimitArgs {
     /// Rate limits and the failed-authentication lockout (`off` for benchmarks).

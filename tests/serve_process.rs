@@ -1,5 +1,6 @@
-//! `serve` as an operator meets it: behind a trusted proxy the log names the
-//! client the lockout counts, not the proxy.
+//! `serve` as an operator meets it: a taken port is refused before any
+//! database is created, and behind a trusted proxy the log names the client
+//! the lockout counts, not the proxy.
 
 #[path = "support/nodes.rs"]
 mod nodes;
@@ -7,6 +8,33 @@ mod nodes;
 use std::process::Command;
 
 use nodes::{cli, create_database, free_port, wait_for_log, BIN};
+
+#[test]
+fn a_taken_port_is_refused_before_the_database_is_created() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "--database-url",
+            "sqlite://pc.db",
+            "serve",
+            "--listen",
+            &addr,
+        ])
+        .current_dir(dir.path())
+        .env_remove("PERFORMCHAT_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")) && stderr.contains("--listen"),
+        "{stderr}"
+    );
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(files.is_empty(), "nothing created: {files:?}");
+}
 
 /// A wrong secret sent through a "proxy" at 127.0.0.1 that says the client
 /// is 203.0.113.7; returns the log's warning line.

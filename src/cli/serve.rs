@@ -204,7 +204,7 @@ pub struct LimitArgs {
     #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_API", default_value = "1000/1m")]
     pub rate_limit_api: Rate,
 
-    /// Chat messages, per customer user.
+    /// Chat writes (new conversations and messages together), per customer user.
     #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_CHAT", default_value = "20/1m")]
     pub rate_limit_chat: Rate,
 

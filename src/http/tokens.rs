@@ -177,6 +177,7 @@ pub async fn verify(
         &state.signer,
         &call.body.token,
         TokenAudience::Company(&call.key.company_id),
+        state.config.max_token_ttl_secs,
     )
     .await?;
     Ok(Json(VerifyResponse::new(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::{AppState, Config};
-use crate::domain::Secret;
+use crate::domain::{redact_url, Secret};
 use crate::limits::{LimitsConfig, Policies, Rate, TrustedProxies};
 use crate::store::{SqlStore, Store};
 
@@ -273,8 +273,10 @@ pub(super) async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<(
     };
     args.chat.apply(&mut config)?;
     match &config.llm {
-        // The URL and model only: the API key is never logged.
-        Some(m) => tracing::info!(url = %m.url, model = %m.model, "default language model"),
+        // The URL (its password hidden) and model only: the API key is never logged.
+        Some(m) => {
+            tracing::info!(url = %redact_url(&m.url), model = %m.model, "default language model")
+        }
         None => tracing::info!(
             "no default language model: agents without one get the offline responder"
         ),

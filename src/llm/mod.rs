@@ -80,7 +80,8 @@ pub trait ModelClient: Send + Sync {
     async fn stream(&self, request: ModelRequest) -> Result<Deltas, ModelError>;
 }
 
-/// Where an OpenAI-compatible model lives. The key never appears in `Debug`.
+/// Where an OpenAI-compatible model lives. The key and the URL's password
+/// never appear in `Debug`.
 #[derive(Clone)]
 pub struct ModelEndpoint {
     /// Base URL, e.g. `http://127.0.0.1:11434/v1`; `/chat/completions` is appended.
@@ -92,7 +93,7 @@ pub struct ModelEndpoint {
 impl std::fmt::Debug for ModelEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ModelEndpoint")
-            .field("url", &self.url)
+            .field("url", &crate::domain::redact_url(&self.url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .finish()
@@ -102,9 +103,11 @@ impl std::fmt::Debug for ModelEndpoint {
 /// A model server's base URL must be plain http(s); it is checked when
 /// configured so that a typo fails at once rather than at the first chat.
 pub fn check_base_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    // The URL may carry a password: errors show it hidden.
+    let shown = crate::domain::redact_url(url);
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{shown:?} is not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(format!("{url:?} must be an http:// or https:// URL"));
+        return Err(format!("{shown:?} must be an http:// or https:// URL"));
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ mod chat;
 mod copy;
 mod dialect;
 mod error;
+mod private_file;
 mod recipes;
 mod rows;
 mod sql;

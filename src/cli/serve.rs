@@ -93,6 +93,16 @@ pub struct ChatArgs {
     #[arg(long, env = "PERFORMCHAT_LLM_MAX_TOKENS", default_value_t = 1024)]
     pub llm_max_tokens: u32,
 
+    /// The server's own cap on a reply, in code points: past it the server
+    /// stops reading the model (which may ignore max_tokens) and stores the
+    /// reply as it stands.
+    #[arg(
+        long,
+        env = "PERFORMCHAT_LLM_MAX_REPLY_CHARS",
+        default_value_t = 32_000
+    )]
+    pub llm_max_reply_chars: usize,
+
     /// Seconds to wait for a connection to the model server.
     #[arg(long, env = "PERFORMCHAT_LLM_CONNECT_TIMEOUT", default_value_t = 10)]
     pub llm_connect_timeout: u64,
@@ -153,6 +163,10 @@ impl ChatArgs {
         };
         anyhow::ensure!(self.llm_max_tokens > 0, "--llm-max-tokens must be positive");
         anyhow::ensure!(
+            self.llm_max_reply_chars > 0,
+            "--llm-max-reply-chars must be positive"
+        );
+        anyhow::ensure!(
             self.llm_connect_timeout > 0
                 && self.llm_first_token_timeout > 0
                 && self.llm_reply_timeout > 0,
@@ -171,6 +185,7 @@ impl ChatArgs {
             first_token_timeout: Duration::from_secs(self.llm_first_token_timeout),
             reply_timeout: Duration::from_secs(self.llm_reply_timeout),
             max_tokens: self.llm_max_tokens,
+            max_reply_chars: self.llm_max_reply_chars,
         };
         config.chat = crate::chat::ChatConfig {
             history: crate::chat::HistoryBudget {

@@ -49,6 +49,20 @@ pub struct ModelRequest {
     pub messages: Vec<Turn>,
     /// The cap on the reply's length, sent as `max_tokens`.
     pub max_tokens: u32,
+    /// The most code points of reply the caller will take (it stops reading
+    /// past them); a client sizes the buffers the model feeds from it.
+    pub max_reply_chars: usize,
+}
+
+impl ModelRequest {
+    /// The most bytes one piece of the model's answer (an SSE line or event,
+    /// a whole JSON completion) may take: the longest reply the caller takes,
+    /// every code point escaped as a JSON surrogate pair (12 bytes), plus
+    /// room for the JSON around it. Anything longer is refused as malformed
+    /// rather than buffered.
+    pub fn max_piece_bytes(&self) -> usize {
+        64 * 1024 + self.max_reply_chars.saturating_mul(12)
+    }
 }
 
 /// Why a reply could not be had. The details go to the log only: the client
@@ -119,6 +133,10 @@ pub struct ModelLimits {
     pub first_token_timeout: Duration,
     pub reply_timeout: Duration,
     pub max_tokens: u32,
+    /// The server's own cap on a reply, in code points: a model may ignore
+    /// `max_tokens`, so past this the server stops reading and keeps the
+    /// reply as it stands.
+    pub max_reply_chars: usize,
 }
 
 impl Default for ModelLimits {
@@ -128,6 +146,7 @@ impl Default for ModelLimits {
             first_token_timeout: Duration::from_secs(60),
             reply_timeout: Duration::from_secs(300),
             max_tokens: 1024,
+            max_reply_chars: 32_000,
         }
     }
 }

@@ -425,12 +425,17 @@ backend_tests! {
         // earliest failing check is the one reported.
         assert!(app.store.set_agent_active(&t.company, &t.agent, false, now_ms()).await.unwrap());
         assert_eq!(verify(&app, &t, &token).await.assert_error(401), "Agent not found or inactive");
-        assert_eq!(verify(&app, &other, &token).await.assert_error(401), "Token does not belong to your company");
         app.post(INVALIDATE, t.body(json!({ "customerUserId": id }))).await.assert_ok();
-        assert_eq!(verify(&app, &other, &token).await.assert_error(401), "Token has been invalidated");
+        assert_eq!(verify(&app, &t, &token).await.assert_error(401), "Token has been invalidated");
         app.put(&format!("/rest/v1/customer-users/{id}"), t.body(json!({ "active": false }))).await.assert_ok();
-        assert_eq!(verify(&app, &other, &token).await.assert_error(401), "Customer user not found or inactive");
-        let (head, sig) = token.rsplit_once('.').unwrap();
+        assert_eq!(verify(&app, &t, &token).await.assert_error(401), "Customer user not found or inactive");
+        // The company comes before anything about the user.
+        assert_eq!(verify(&app, &other, &token).await.assert_error(401), "Token does not belong to your company");
+        let mut claims: performchat::auth::Claims = serde_json::from_value(decode_part(&token, 1)).unwrap();
+        claims.exp = claims.iat + app.state.config.max_token_ttl_secs + 1;
+        let too_long = app.state.signer.sign(&claims);
+        assert_eq!(verify(&app, &other, &too_long).await.assert_error(401), "Token lifetime exceeds the maximum");
+        let (head, sig) = too_long.rsplit_once('.').unwrap();
         let flipped = if sig.starts_with('A') { "B" } else { "A" };
         let forged = format!("{head}.{flipped}{}", &sig[1..]);
         assert_eq!(verify(&app, &other, &forged).await.assert_error(401), "Invalid token");

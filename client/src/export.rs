@@ -147,7 +147,7 @@ impl Client {
         format: ExportFormat,
     ) -> Result<ByteStream> {
         let mut query = filter.query();
-        query.push(("format", format.as_str().to_owned()));
+        query.extend(format.query().iter().map(|(k, v)| (*k, v.to_string())));
         let request = self
             .api(Method::GET, &["customer-users", "export"])
             .query(&query);

@@ -25,18 +25,36 @@ pub enum TokenAudience<'a> {
 }
 
 /// Checks, in the order of docs/API.md §3, each failure a 401 with its own message:
-/// signature and algorithm, expiry, user exists and is active, token version,
-/// company, agent exists and is active.
+/// signature and algorithm, expiry and lifetime, company, user exists and is
+/// active, token version, agent exists and is active.
+///
+/// `max_lifetime_secs` is the server's longest `expiresIn`: a token that
+/// claims to live longer was not minted by this server's token endpoint, so
+/// it is refused even with a valid signature (a leaked signing secret then
+/// cannot mint a token that outlives a rotation by decades).
 pub async fn check_token(
     store: &dyn Store,
     signer: &TokenSigner,
     token: &str,
     audience: TokenAudience<'_>,
+    max_lifetime_secs: i64,
 ) -> ApiResult<CheckedToken> {
     let claims = signer.verify(token).map_err(|e| match e {
         TokenError::Invalid => ApiError::Unauthorized("Invalid token"),
         TokenError::Expired => ApiError::Unauthorized("Token has expired"),
     })?;
+    if claims.exp.saturating_sub(claims.iat) > max_lifetime_secs {
+        return Err(ApiError::Unauthorized("Token lifetime exceeds the maximum"));
+    }
+    // Another company's token is refused before its user is looked at, so
+    // the answer says nothing about that user's state.
+    if let TokenAudience::Company(company_id) = audience {
+        if claims.company_id != company_id {
+            return Err(ApiError::Unauthorized(
+                "Token does not belong to your company",
+            ));
+        }
+    }
     // The claims are signed by us, so their company locates the user row.
     let user = store
         .get_user(&claims.company_id, &claims.sub)
@@ -48,22 +66,13 @@ pub async fn check_token(
     if user.token_version != claims.token_version {
         return Err(ApiError::Unauthorized("Token has been invalidated"));
     }
-    match audience {
-        TokenAudience::Company(company_id) => {
-            if user.company_id != company_id {
-                return Err(ApiError::Unauthorized(
-                    "Token does not belong to your company",
-                ));
-            }
-        }
-        TokenAudience::EndUser => {
-            let active = store
-                .get_company(&user.company_id)
-                .await?
-                .is_some_and(|c| c.active);
-            if !active {
-                return Err(ApiError::Unauthorized("Company is inactive"));
-            }
+    if let TokenAudience::EndUser = audience {
+        let active = store
+            .get_company(&user.company_id)
+            .await?
+            .is_some_and(|c| c.active);
+        if !active {
+            return Err(ApiError::Unauthorized("Company is inactive"));
         }
     }
     let agent = store

@@ -25,6 +25,12 @@ impl Default for HistoryBudget {
 /// Replaces the four placeholders in one left-to-right pass: text a
 /// replacement inserts is never looked at again, and anything else between
 /// braces stays exactly as written.
+///
+/// Inserted values are end-user text (a name, an id the company took from
+/// its user) and go in verbatim except for control characters other than
+/// newline and tab, which are dropped: they have no business in a prompt,
+/// and escape sequences or a carriage return could disguise what the prompt
+/// says to whoever reads it in a log or terminal.
 pub fn expand_template(template: &str, user: &CustomerUser, agent: &Agent, today: &str) -> String {
     let values: [(&str, &str); 4] = [
         ("{{customer_user.name}}", user.name.as_deref().unwrap_or("")),
@@ -39,7 +45,7 @@ pub fn expand_template(template: &str, user: &CustomerUser, agent: &Agent, today
         rest = &rest[at..];
         match values.iter().find(|(p, _)| rest.starts_with(p)) {
             Some((placeholder, value)) => {
-                out.push_str(value);
+                out.extend(value.chars().filter(|&c| allowed_in_prompt(c)));
                 rest = &rest[placeholder.len()..];
             }
             None => {
@@ -50,6 +56,10 @@ pub fn expand_template(template: &str, user: &CustomerUser, agent: &Agent, today
     }
     out.push_str(rest);
     out
+}
+
+fn allowed_in_prompt(c: char) -> bool {
+    !c.is_control() || c == '\n' || c == '\t'
 }
 
 /// The latest messages (chronological input, newest last) that fit the
@@ -155,6 +165,20 @@ mod tests {
         );
         let nameless = expand_template("[{{customer_user.name}}]", &user(None), &agent(None), "d");
         assert_eq!(nameless, "[]");
+    }
+
+    #[test]
+    fn inserted_values_lose_their_control_characters_only() {
+        let mut u = user(Some(
+            "Ann\u{1b}[2J\r\u{7}\u{0}\u{85}\u{7f} Lee\n\tjr {{date}}",
+        ));
+        u.external_id = "id\u{8}\u{8}x".into();
+        let t = "A\u{1b}B {{customer_user.name}} / {{customer_user.external_id}}";
+        assert_eq!(
+            expand_template(t, &u, &agent(None), "d"),
+            "A\u{1b}B Ann[2J Lee\n\tjr {{date}} / idx",
+            "the company's own template is kept as written"
+        );
     }
 
     fn msg(i: usize, role: Role, content: &str) -> Message {

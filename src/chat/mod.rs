@@ -2,9 +2,16 @@
 //! lease and store the question (one transaction), build the model input,
 //! then generate in a task of its own that owns the model stream, stores the
 //! reply and releases the lease — so a client that leaves loses nothing.
+//!
+//! What the model sends is bounded on its way through: the reply stops at
+//! the server's own cap (`ModelLimits::max_reply_chars`, the model may ignore
+//! `max_tokens`), and the queue towards the client holds [`REPLY_QUEUE`]
+//! events: a client that does not keep up is dropped, the reply goes on and is
+//! stored all the same.
 
 pub mod excerpts;
 pub mod input;
+mod queue;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,6 +30,8 @@ use crate::store::{BeginReply, ChatOwner, Lease};
 
 pub use excerpts::RagBudget;
 pub use input::HistoryBudget;
+use queue::ToClient;
+pub use queue::REPLY_QUEUE;
 
 /// What the chat use case may do, per node.
 #[derive(Debug, Clone, Copy)]
@@ -128,14 +137,17 @@ pub enum ReplyEvent {
 /// A question accepted: stored, and its reply under way.
 pub struct Started {
     pub question: Message,
-    /// Unbounded, so a slow or departed client never holds up the model; the
-    /// reply is capped by `max_tokens`, which bounds what can queue.
-    pub events: mpsc::UnboundedReceiver<ReplyEvent>,
+    /// The reply's events, deltas only when asked for. The queue is bounded
+    /// and never waited on: a client that falls [`REPLY_QUEUE`] events behind
+    /// is dropped (the channel closes without its end event), so it neither
+    /// holds up the model nor grows the server's memory.
+    pub events: mpsc::Receiver<ReplyEvent>,
 }
 
 /// Stores `content` as the user's next message in the conversation and starts
-/// its reply. 404 when the conversation is not this user's with this agent,
-/// 409 when a reply is already being generated (on any node). With
+/// its reply; `deltas` says whether the caller wants the pieces as they come
+/// or only the end. 404 when the conversation is not this user's with this
+/// agent, 409 when a reply is already being generated (on any node). With
 /// `rag_access` (the token's `perm` claim) the reply is given knowledge
 /// excerpts, when the company has documents.
 pub async fn post_message(
@@ -145,6 +157,7 @@ pub async fn post_message(
     conversation_id: &str,
     content: &MessageContent,
     rag_access: bool,
+    deltas: bool,
 ) -> ApiResult<Started> {
     let owner = ChatOwner {
         company_id: &user.company_id,
@@ -181,7 +194,11 @@ pub async fn post_message(
             ))
         }
     };
-    let (tx, events) = mpsc::unbounded_channel();
+    let (tx, events) = mpsc::channel(REPLY_QUEUE);
+    let tx = ToClient {
+        tx: Some(tx),
+        deltas,
+    };
     let job = Job {
         state: Arc::clone(state),
         user: user.clone(),
@@ -210,7 +227,7 @@ struct Job {
 }
 
 impl Job {
-    async fn run(self, tx: mpsc::UnboundedSender<ReplyEvent>) {
+    async fn run(self, mut tx: ToClient) {
         let generating = Generating::new();
         let renewing = tokio::spawn(renew(
             Arc::clone(&self.state),
@@ -218,7 +235,7 @@ impl Job {
             self.conversation_id.clone(),
             self.lease.owner.clone(),
         ));
-        let outcome = self.generate(&tx).await;
+        let outcome = self.generate(&mut tx).await;
         renewing.abort();
         let company = &self.user.company_id;
         let store = &self.state.store;
@@ -249,8 +266,7 @@ impl Job {
             }
         };
         drop(generating);
-        // The client may have gone: the reply is stored either way.
-        let _ = tx.send(end);
+        tx.end(end);
     }
 
     async fn release(&self) {
@@ -269,12 +285,11 @@ impl Job {
         }
     }
 
-    /// The reply's whole text, each piece forwarded to `tx` as it comes,
-    /// and the sources of the excerpts the model was given.
-    async fn generate(
-        &self,
-        tx: &mpsc::UnboundedSender<ReplyEvent>,
-    ) -> ApiResult<(String, Vec<Source>)> {
+    /// The reply's whole text, each piece forwarded to `tx` as it comes, and
+    /// the sources of the excerpts the model was given; cut at the server's
+    /// cap, where reading stops (dropping the model's stream closes its
+    /// connection).
+    async fn generate(&self, tx: &mut ToClient) -> ApiResult<(String, Vec<Source>)> {
         let store = &self.state.store;
         let company = &self.user.company_id;
         let history = self.state.chat.history;
@@ -299,18 +314,30 @@ impl Job {
         let request = ModelRequest {
             messages: turns,
             max_tokens: self.state.models.limits.max_tokens,
+            max_reply_chars: self.state.models.limits.max_reply_chars,
         };
         let client = self.state.models.for_agent(&self.agent);
         let started = Instant::now();
         let mut first_delta = None;
         let mut deltas = guarded(client, request, self.state.models.limits);
+        let cap = request_cap(&self.state);
         let mut reply = String::new();
+        let mut chars = 0;
         while let Some(piece) = deltas.next().await {
             match piece {
-                Ok(text) => {
+                Ok(mut text) => {
                     first_delta.get_or_insert_with(|| started.elapsed());
+                    let cut = cut_at(&mut text, cap - chars);
+                    chars += text.chars().count();
                     reply.push_str(&text);
-                    let _ = tx.send(ReplyEvent::Delta(text));
+                    if !text.is_empty() {
+                        tx.delta(text);
+                    }
+                    if cut {
+                        metrics::counter!("model_replies_cut_total").increment(1);
+                        tracing::warn!(agent = %self.agent.id, conversation = %self.conversation_id, cap, "the model went past the reply cap: stored as it stands");
+                        break;
+                    }
                 }
                 Err(e) => {
                     record_model("error", started, first_delta);
@@ -326,6 +353,21 @@ impl Job {
         }
         record_model("ok", started, first_delta);
         Ok((reply, excerpts::sources(&hits)))
+    }
+}
+
+fn request_cap(state: &SharedState) -> usize {
+    state.models.limits.max_reply_chars
+}
+
+/// Keeps at most `room` code points of `text`; whether any were cut.
+fn cut_at(text: &mut String, room: usize) -> bool {
+    match text.char_indices().nth(room) {
+        Some((at, _)) => {
+            text.truncate(at);
+            true
+        }
+        None => false,
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::{AppState, Config};
-use crate::domain::Secret;
+use crate::domain::{redact_url, Secret};
 use crate::limits::{LimitsConfig, Policies, Rate, TrustedProxies};
 use crate::store::{SqlStore, Store};
 
@@ -93,6 +93,16 @@ pub struct ChatArgs {
     #[arg(long, env = "PERFORMCHAT_LLM_MAX_TOKENS", default_value_t = 1024)]
     pub llm_max_tokens: u32,
 
+    /// The server's own cap on a reply, in code points: past it the server
+    /// stops reading the model (which may ignore max_tokens) and stores the
+    /// reply as it stands.
+    #[arg(
+        long,
+        env = "PERFORMCHAT_LLM_MAX_REPLY_CHARS",
+        default_value_t = 32_000
+    )]
+    pub llm_max_reply_chars: usize,
+
     /// Seconds to wait for a connection to the model server.
     #[arg(long, env = "PERFORMCHAT_LLM_CONNECT_TIMEOUT", default_value_t = 10)]
     pub llm_connect_timeout: u64,
@@ -161,6 +171,10 @@ impl ChatArgs {
         };
         anyhow::ensure!(self.llm_max_tokens > 0, "--llm-max-tokens must be positive");
         anyhow::ensure!(
+            self.llm_max_reply_chars > 0,
+            "--llm-max-reply-chars must be positive"
+        );
+        anyhow::ensure!(
             self.llm_connect_timeout > 0
                 && self.llm_first_token_timeout > 0
                 && self.llm_reply_timeout > 0,
@@ -183,6 +197,7 @@ impl ChatArgs {
             first_token_timeout: Duration::from_secs(self.llm_first_token_timeout),
             reply_timeout: Duration::from_secs(self.llm_reply_timeout),
             max_tokens: self.llm_max_tokens,
+            max_reply_chars: self.llm_max_reply_chars,
         };
         config.chat = crate::chat::ChatConfig {
             history: crate::chat::HistoryBudget {
@@ -220,7 +235,7 @@ pub struct LimitArgs {
     #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_API", default_value = "1000/1m")]
     pub rate_limit_api: Rate,
 
-    /// Chat messages, per customer user.
+    /// Chat writes (new conversations and messages together), per customer user.
     #[arg(long, env = "PERFORMCHAT_RATE_LIMIT_CHAT", default_value = "20/1m")]
     pub rate_limit_chat: Rate,
 
@@ -319,8 +334,10 @@ pub(super) async fn serve(
     };
     args.chat.apply(&mut config)?;
     match &config.llm {
-        // The URL and model only: the API key is never logged.
-        Some(m) => tracing::info!(url = %m.url, model = %m.model, "default language model"),
+        // The URL (its password hidden) and model only: the API key is never logged.
+        Some(m) => {
+            tracing::info!(url = %redact_url(&m.url), model = %m.model, "default language model")
+        }
         None => tracing::info!(
             "no default language model: agents without one get the offline responder"
         ),

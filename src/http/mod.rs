@@ -10,6 +10,7 @@ pub mod limit;
 mod linger;
 pub mod log;
 pub mod metrics;
+pub mod no_store;
 mod openapi;
 // Connections and time limits.
 pub mod conn;

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::extract::{Call, Endpoint};
 use super::keyed::KeyedCall;
+use super::no_store::NoStore;
 use super::views::{
     AgentBrief, ApiKeyBrief, ErrorBody, InvalidateResponse, TokenResponse, TokenUserView,
     VerifyResponse,
@@ -47,7 +48,7 @@ impl Endpoint for TokenRequest {
 pub async fn issue(
     State(state): State<SharedState>,
     call: KeyedCall<TokenRequest>,
-) -> ApiResult<Json<TokenResponse>> {
+) -> ApiResult<NoStore<Json<TokenResponse>>> {
     // No query parameters are taken here: refuse any, as every endpoint does.
     let KeyedCall {
         key,
@@ -97,7 +98,8 @@ pub async fn issue(
         company_id: company_id.clone(),
         agent_id: req.agent_id.clone(),
     };
-    Ok(Json(TokenResponse {
+    // The answer is a credential: no cache may keep it.
+    Ok(NoStore(Json(TokenResponse {
         token: state.signer.sign(&claims),
         customer_user: view.clone(),
         user: view,
@@ -108,7 +110,7 @@ pub async fn issue(
         },
         api_key: ApiKeyBrief::from(&key),
         expires_at: format_secs(claims.exp),
-    }))
+    })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -178,6 +180,7 @@ pub async fn verify(
         &state.signer,
         &call.body.token,
         TokenAudience::Company(&call.key.company_id),
+        state.config.max_token_ttl_secs,
     )
     .await?;
     Ok(Json(VerifyResponse::new(

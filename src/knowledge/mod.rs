@@ -64,7 +64,7 @@ pub struct DocumentInput {
     pub metadata: Metadata,
 }
 
-/// The spec's field rules, each failure naming its field.
+/// The field rules of docs/API.md §9, each failure naming its field.
 pub fn check_fields(input: &DocumentInput) -> KnowledgeResult<()> {
     let invalid = KnowledgeError::Invalid;
     let title_len = input.title.chars().count();

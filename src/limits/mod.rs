@@ -213,7 +213,10 @@ impl RateLimits {
             }
             Some(url) => {
                 let redis = redis::RedisStore::new(url, &config.key_prefix).map_err(|e| {
-                    anyhow::anyhow!("--rate-limit-store {url:?} is not a usable Redis URL: {e}")
+                    anyhow::anyhow!(
+                        "--rate-limit-store {:?} is not a usable Redis URL: {e}",
+                        crate::domain::redact_url(url)
+                    )
                 })?;
                 shared::SharedLimiter::start(redis, local).await
             }

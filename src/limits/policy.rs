@@ -10,7 +10,7 @@ pub enum Policy {
     Tokens,
     /// Every other API-key request, per API key.
     Api,
-    /// Chat messages, per customer user.
+    /// Chat writes (new conversations and messages together), per customer user.
     Chat,
     /// Failed API-key authentications, per client IP.
     FailedAuth,

@@ -49,6 +49,20 @@ pub struct ModelRequest {
     pub messages: Vec<Turn>,
     /// The cap on the reply's length, sent as `max_tokens`.
     pub max_tokens: u32,
+    /// The most code points of reply the caller will take (it stops reading
+    /// past them); a client sizes the buffers the model feeds from it.
+    pub max_reply_chars: usize,
+}
+
+impl ModelRequest {
+    /// The most bytes one piece of the model's answer (an SSE line or event,
+    /// a whole JSON completion) may take: the longest reply the caller takes,
+    /// every code point escaped as a JSON surrogate pair (12 bytes), plus
+    /// room for the JSON around it. Anything longer is refused as malformed
+    /// rather than buffered.
+    pub fn max_piece_bytes(&self) -> usize {
+        64 * 1024 + self.max_reply_chars.saturating_mul(12)
+    }
 }
 
 /// Why a reply could not be had. The details go to the log only: the client
@@ -80,7 +94,8 @@ pub trait ModelClient: Send + Sync {
     async fn stream(&self, request: ModelRequest) -> Result<Deltas, ModelError>;
 }
 
-/// Where an OpenAI-compatible model lives. The key never appears in `Debug`.
+/// Where an OpenAI-compatible model lives. The key and the URL's password
+/// never appear in `Debug`.
 #[derive(Clone)]
 pub struct ModelEndpoint {
     /// Base URL, e.g. `http://127.0.0.1:11434/v1`; `/chat/completions` is appended.
@@ -92,7 +107,7 @@ pub struct ModelEndpoint {
 impl std::fmt::Debug for ModelEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ModelEndpoint")
-            .field("url", &self.url)
+            .field("url", &crate::domain::redact_url(&self.url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .finish()
@@ -102,9 +117,11 @@ impl std::fmt::Debug for ModelEndpoint {
 /// A model server's base URL must be plain http(s); it is checked when
 /// configured so that a typo fails at once rather than at the first chat.
 pub fn check_base_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    // The URL may carry a password: errors show it hidden.
+    let shown = crate::domain::redact_url(url);
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{shown:?} is not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(format!("{url:?} must be an http:// or https:// URL"));
+        return Err(format!("{shown:?} must be an http:// or https:// URL"));
     }
     Ok(())
 }
@@ -116,6 +133,10 @@ pub struct ModelLimits {
     pub first_token_timeout: Duration,
     pub reply_timeout: Duration,
     pub max_tokens: u32,
+    /// The server's own cap on a reply, in code points: a model may ignore
+    /// `max_tokens`, so past this the server stops reading and keeps the
+    /// reply as it stands.
+    pub max_reply_chars: usize,
 }
 
 impl Default for ModelLimits {
@@ -125,6 +146,7 @@ impl Default for ModelLimits {
             first_token_timeout: Duration::from_secs(60),
             reply_timeout: Duration::from_secs(300),
             max_tokens: 1024,
+            max_reply_chars: 32_000,
         }
     }
 }

@@ -57,6 +57,7 @@ mod tests {
                 content: "hello  there".into(),
             }],
             max_tokens: 10,
+            max_reply_chars: 100,
         };
         let text: Vec<String> = OfflineResponder
             .stream(request.clone())

@@ -6,6 +6,11 @@
 //! end. Bytes are kept until their line is complete, so a UTF-8 character
 //! split between chunks is decoded whole (CR and LF never occur inside a
 //! multi-byte UTF-8 sequence).
+//!
+//! A line, and the data of one event, hold at most a set number of bytes: a
+//! model server that never ends a line cannot grow the buffer past it. Past
+//! it the parser drops what it held, says so ([`SseParser::overflowed`]) and
+//! yields nothing more; the caller ends the stream as malformed.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
@@ -15,8 +20,11 @@ pub struct SseEvent {
     pub data: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseParser {
+    /// The most bytes a line or an event's data may hold.
+    limit: usize,
+    overflowed: bool,
     line: Vec<u8>,
     data: String,
     has_data: bool,
@@ -25,15 +33,52 @@ pub struct SseParser {
     after_cr: bool,
 }
 
+/// The default bound on a line or an event's data: 1 MiB.
+pub const DEFAULT_LIMIT: usize = 1 << 20;
+
+impl Default for SseParser {
+    fn default() -> Self {
+        SseParser::with_limit(DEFAULT_LIMIT)
+    }
+}
+
 impl SseParser {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A parser whose lines and event data hold at most `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        SseParser {
+            limit,
+            overflowed: false,
+            line: Vec::new(),
+            data: String::new(),
+            has_data: false,
+            event: None,
+            after_cr: false,
+        }
+    }
+
+    /// A line or an event's data went past the limit: the stream is not one
+    /// this parser will read, and it yields no more events.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    fn overflow(&mut self) {
+        self.overflowed = true;
+        self.line = Vec::new();
+        self.data = String::new();
     }
 
     /// Feeds one chunk; returns the events it completed.
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
         let mut out = Vec::new();
         for &byte in chunk {
+            if self.overflowed {
+                return out;
+            }
             if std::mem::take(&mut self.after_cr) && byte == b'\n' {
                 continue;
             }
@@ -43,6 +88,7 @@ impl SseParser {
                     self.end_line(&mut out);
                     self.after_cr = true;
                 }
+                _ if self.line.len() >= self.limit => self.overflow(),
                 _ => self.line.push(byte),
             }
         }
@@ -53,6 +99,9 @@ impl SseParser {
     /// dropped; model servers that close right after their last `data:` line
     /// mean it, so it is dispatched.
     pub fn finish(&mut self) -> Option<SseEvent> {
+        if self.overflowed {
+            return None;
+        }
         let mut out = Vec::new();
         if !self.line.is_empty() {
             self.end_line(&mut out);
@@ -84,6 +133,10 @@ impl SseParser {
         };
         match field {
             "data" => {
+                if self.data.len() + value.len() + 1 > self.limit {
+                    self.overflow();
+                    return;
+                }
                 if self.has_data {
                     self.data.push('\n');
                 }
@@ -159,6 +212,27 @@ mod tests {
     fn byte_by_byte_gives_the_same_events() {
         let pieces: Vec<&[u8]> = STREAM.as_bytes().chunks(1).collect();
         assert_eq!(parse_in_pieces(&pieces), expected());
+    }
+
+    #[test]
+    fn a_line_or_an_event_past_the_limit_is_dropped_not_buffered() {
+        let mut parser = SseParser::with_limit(1000);
+        let endless = vec![b'x'; 700];
+        assert!(parser.feed(b"data: {\"ok\":1}\n\ndata: ").len() == 1);
+        for _ in 0..100 {
+            assert!(parser.feed(&endless).is_empty());
+            assert!(parser.line.capacity() <= 2048, "{}", parser.line.capacity());
+        }
+        assert!(parser.overflowed());
+        assert!(parser.feed(b"\n\ndata: late\n\n").is_empty());
+        assert_eq!(parser.finish(), None);
+
+        // Many data lines of one event count together.
+        let mut parser = SseParser::with_limit(1000);
+        let line = format!("data: {}\n", "y".repeat(300));
+        let events: Vec<SseEvent> = (0..4).flat_map(|_| parser.feed(line.as_bytes())).collect();
+        assert!(events.is_empty() && parser.overflowed());
+        assert!(parser.data.capacity() <= 2048);
     }
 
     #[test]

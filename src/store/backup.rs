@@ -81,6 +81,8 @@ async fn write_copy(
     partial: &Path,
     target: &Path,
 ) -> anyhow::Result<()> {
+    // The copy holds the signing secret too: owner-only, like the database.
+    super::private_file::create_private(partial)?;
     sqlx::query("VACUUM INTO ?")
         .bind(partial.to_string_lossy().into_owned())
         .execute(&mut *conn)

@@ -358,6 +358,12 @@ pub(super) fn sqlite_options(
                 folder.display()
             )));
         }
+        super::private_file::create_private(&file).map_err(|e| {
+            ConnectError::Refused(format!(
+                "cannot create the database {}: {e}",
+                file.display()
+            ))
+        })?;
     }
     Ok((parsed.create_if_missing(options.create), false))
 }

@@ -12,6 +12,7 @@ mod copy;
 mod dialect;
 mod error;
 mod knowledge;
+mod private_file;
 mod recipes;
 mod rows;
 mod sql;

@@ -264,6 +264,16 @@ fn user_sets(changes: &UserChanges, params: &mut Params) -> Vec<String> {
     if let Some(active) = changes.active {
         let p = params.push(SqlValue::Bool(active));
         sets.push(format!("active = {p}"));
+        if !active {
+            // Deactivation ends every token issued so far, in the same
+            // statement: re-activating the user later must not revive them.
+            // The right-hand side reads the row as it was before this SET.
+            sets.push(
+                "token_version = customer_users.token_version \
+                 + CASE WHEN customer_users.active THEN 1 ELSE 0 END"
+                    .into(),
+            );
+        }
     }
     sets
 }

@@ -10,6 +10,9 @@
 //! - `broken`: a piece of text, then the connection ends with no end marker.
 //! - `empty`: completes at once with no text.
 //! - `fail`: 500 with an error object.
+//! - `flood`: [`FLOOD_BYTES`] of text in 1 KiB pieces, ignoring `max_tokens`,
+//!   then `finish_reason` and `[DONE]`; sent as the reader takes it, and
+//!   stopped when the reader hangs up.
 #![allow(dead_code)]
 
 use std::convert::Infallible;
@@ -104,6 +107,33 @@ impl FakeModel {
     }
 }
 
+/// How much text `flood` sends: 4 MiB.
+pub const FLOOD_BYTES: usize = 4 << 20;
+
+/// `flood`'s body: pieces go out only as fast as the server reads them.
+fn flood() -> Response {
+    use futures::SinkExt;
+    let (mut tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(4);
+    tokio::spawn(async move {
+        let piece = "0123456789abcdef".repeat(64);
+        for _ in 0..FLOOD_BYTES / piece.len() {
+            if tx
+                .send(Ok(chunk(json!({ "content": piece }), None)))
+                .await
+                .is_err()
+            {
+                return; // the server stopped reading
+            }
+        }
+        let _ = tx.send(Ok(chunk(json!({}), Some("stop")))).await;
+        let _ = tx.send(Ok(Bytes::from("data: [DONE]\n\n"))).await;
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(rx))
+        .unwrap()
+}
+
 fn chunk(delta: Value, finish: Option<&str>) -> Bytes {
     let obj = json!({ "id": "chatcmpl-1", "object": "chat.completion.chunk",
         "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }] });
@@ -123,6 +153,9 @@ async fn completions(State(shared): State<Arc<Shared>>, Json(body): Json<Value>)
     if model == "fail" {
         let err = json!({ "error": { "message": "model crashed", "type": "server_error" } });
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(err)).into_response();
+    }
+    if model == "flood" {
+        return flood();
     }
     let (tx, rx) = mpsc::unbounded::<Result<Bytes, Infallible>>();
     let send = move |b: Bytes| {

@@ -220,17 +220,24 @@ pub struct Upserted {
 pub enum ExportFormat {
     /// RFC 4180 CSV with a header line:
     /// `id,external_id,name,email,active,created_at,last_seen_at,metadata`.
+    /// Cells a spreadsheet would run as a formula (first character `=`, `+`,
+    /// `-`, `@`, tab or CR) come with a leading `'`.
     #[default]
     Csv,
+    /// The same CSV with every cell as stored (`csv_formulas=raw`), for
+    /// programs rather than spreadsheets.
+    CsvRaw,
     /// One customer-user JSON object per line.
     Ndjson,
 }
 
 impl ExportFormat {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The export's query parameters for this format.
+    pub(crate) fn query(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Ndjson => "ndjson",
+            ExportFormat::Csv => &[("format", "csv")],
+            ExportFormat::CsvRaw => &[("format", "csv"), ("csv_formulas", "raw")],
+            ExportFormat::Ndjson => &[("format", "ndjson")],
         }
     }
 }

@@ -20,10 +20,23 @@ pub enum Format {
     Ndjson,
 }
 
+/// What CSV does with cells a spreadsheet would run as a formula.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum CsvFormulas {
+    /// A leading `'` (the server's default), so a spreadsheet shows text.
+    Escape,
+    /// Cells as stored, for programs rather than spreadsheets.
+    Raw,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
+    /// CSV cells starting with =, +, -, @, tab or CR: escaped with a leading
+    /// ' (default) or raw. NDJSON is never altered.
+    #[arg(long, value_enum, default_value = "escape")]
+    csv_formulas: CsvFormulas,
     /// File to write; stdout when left out. Written under a temporary name
     /// and renamed when complete, so a failed export leaves no partial file.
     #[arg(long, short)]
@@ -33,9 +46,10 @@ pub struct ExportArgs {
 }
 
 pub async fn run(client: &Client, args: &ExportArgs) -> anyhow::Result<()> {
-    let format = match args.format {
-        Format::Csv => ExportFormat::Csv,
-        Format::Ndjson => ExportFormat::Ndjson,
+    let format = match (args.format, args.csv_formulas) {
+        (Format::Csv, CsvFormulas::Escape) => ExportFormat::Csv,
+        (Format::Csv, CsvFormulas::Raw) => ExportFormat::CsvRaw,
+        (Format::Ndjson, _) => ExportFormat::Ndjson,
     };
     let mut body = client.export_bytes(&args.filter.filter(), format).await?;
     let (mut out, partial): (Box<dyn Write>, Option<PathBuf>) = match &args.output {

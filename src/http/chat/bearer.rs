@@ -38,6 +38,7 @@ impl FromRequestParts<SharedState> for ChatUser {
             &state.signer,
             token,
             TokenAudience::EndUser,
+            state.config.max_token_ttl_secs,
         )
         .await?;
         Ok(ChatUser(checked))

@@ -1,8 +1,6 @@
 //! `POST /chat/conversations/:id/messages`: the question is stored, then the
 //! reply streams as SSE (`Accept: text/event-stream`) or comes whole as JSON.
 
-use std::convert::Infallible;
-
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -11,7 +9,7 @@ use axum::Json;
 use futures::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::Receiver;
 use utoipa::ToSchema;
 
 use super::bearer::{ChatBody, ChatUser};
@@ -81,9 +79,10 @@ pub async fn post(
     // (429) stores nothing.
     limits.enforce(&state, Policy::Chat, &t.user.id).await?;
     let rag = t.claims.allows(crate::domain::Permission::RagAccess);
-    let started = post_message(&state, &t.user, &t.agent, &id, &content, rag).await?;
+    let streaming = wants_sse(&headers);
+    let started = post_message(&state, &t.user, &t.agent, &id, &content, rag, streaming).await?;
     let question = MessageView::from(started.question);
-    if wants_sse(&headers) {
+    if streaming {
         let mut response = sse(question, started.events).into_response();
         // Reverse proxies such as nginx would otherwise hold deltas back.
         response.headers_mut().insert(
@@ -133,20 +132,37 @@ impl Drop for OpenStream {
 
 fn sse(
     question: MessageView,
-    events: UnboundedReceiver<ReplyEvent>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let first = stream::once(async move { json_event("user_message", &question) });
+    events: Receiver<ReplyEvent>,
+) -> Sse<impl Stream<Item = Result<Event, std::io::Error>>> {
+    let first = stream::once(async move { Ok(json_event("user_message", &question)) });
     // The counter lives in the stream's state, so it drops with the stream
     // whether the reply ended or the client went away.
-    let rest = stream::unfold((events, OpenStream::new()), |(mut rx, open)| async move {
-        let event = match rx.recv().await? {
-            ReplyEvent::Delta(text) => json_event("delta", &json!({ "content": text })),
-            ReplyEvent::Done(reply) => json_event("assistant_message", &MessageView::from(reply)),
-            ReplyEvent::Failed(e) => json_event("error", &e.body()),
-        };
-        Some((event, (rx, open)))
-    });
-    Sse::new(first.chain(rest).map(Ok)).keep_alive(KeepAlive::default())
+    let rest = stream::unfold(
+        (events, OpenStream::new(), false),
+        |(mut rx, open, ended)| async move {
+            let event = match rx.recv().await {
+                Some(ReplyEvent::Delta(text)) => {
+                    (json_event("delta", &json!({ "content": text })), false)
+                }
+                Some(ReplyEvent::Done(reply)) => (
+                    json_event("assistant_message", &MessageView::from(reply)),
+                    true,
+                ),
+                Some(ReplyEvent::Failed(e)) => (json_event("error", &e.body()), true),
+                None if ended => return None,
+                // The client fell too far behind and was dropped (the reply
+                // goes on and is stored): an error item aborts the response,
+                // so the client sees a broken stream, not one that looks whole.
+                None => {
+                    let dropped = std::io::Error::other("the client fell behind its reply");
+                    return Some((Err(dropped), (rx, open, true)));
+                }
+            };
+            let (event, ended) = event;
+            Some((Ok(event), (rx, open, ended)))
+        },
+    );
+    Sse::new(first.chain(rest)).keep_alive(KeepAlive::default())
 }
 
 fn json_event(name: &str, data: &impl Serialize) -> Event {

@@ -12,8 +12,10 @@ use crate::auth::CheckedToken;
 use crate::domain::{format_secs, Conversation, Field, Title};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Paged, PathId, QueryNames};
+use crate::http::limit::RateScope;
 use crate::http::query::MAX_LIMIT;
 use crate::http::views::{ConversationList, ConversationView, ErrorBody, MessageView, Pagination};
+use crate::limits::Policy;
 use crate::store::ChatOwner;
 
 /// No fields: GET bodies are read (and stray fields refused) as everywhere.
@@ -98,16 +100,22 @@ pub struct NewConversation {
 #[utoipa::path(post, path = "/conversations", tag = "chat",
     security(("chat_token" = [])),
     request_body(content = Option<NewConversation>, description = "An empty body starts an untitled conversation"),
-    responses((status = 201, body = ConversationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 201, body = ConversationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, description = "Over the customer user's chat budget (Retry-After)", body = ErrorBody)))]
 pub async fn create(
     State(state): State<SharedState>,
     ChatUser(t): ChatUser,
+    limits: RateScope,
     ChatBody(body, ..): ChatBody<NewConversation>,
 ) -> ApiResult<(StatusCode, Json<ConversationView>)> {
     let title = match body.title {
         Field::Absent | Field::Null => None,
         Field::Set(text) => Some(Title::parse(text).map_err(ApiError::BadRequest)?),
     };
+    // Creating a conversation is a chat write like posting a message: both
+    // spend the customer user's one `chat` budget, so a token cannot fill the
+    // database with empty conversations. A refused one (429) creates nothing.
+    limits.enforce(&state, Policy::Chat, &t.user.id).await?;
     let conversation = state
         .store
         .create_conversation(

@@ -11,14 +11,26 @@ use crate::store::ExportUser;
 pub(super) const CSV_HEADER: &[u8] =
     b"id,external_id,name,email,active,created_at,last_seen_at,metadata\r\n";
 
+/// A CSV row whose text cells cannot run as a spreadsheet formula (OWASP's
+/// CSV injection advice): the export's default, since `external_id` and
+/// `name` come from end users.
 pub(super) fn csv_user(u: &ExportUser<'_>, out: &mut Vec<u8>) {
-    csv_field(out, u.id.as_bytes());
+    csv_row(u, out, true)
+}
+
+/// The row as stored, for machine consumers (`csv_formulas=raw`).
+pub(super) fn csv_user_raw(u: &ExportUser<'_>, out: &mut Vec<u8>) {
+    csv_row(u, out, false)
+}
+
+fn csv_row(u: &ExportUser<'_>, out: &mut Vec<u8>, guard: bool) {
+    csv_field(out, u.id.as_bytes(), guard);
     out.push(b',');
-    csv_field(out, u.external_id.as_bytes());
+    csv_field(out, u.external_id.as_bytes(), guard);
     out.push(b',');
-    csv_field(out, u.name.unwrap_or_default().as_bytes());
+    csv_field(out, u.name.unwrap_or_default().as_bytes(), guard);
     out.push(b',');
-    csv_field(out, u.email.unwrap_or_default().as_bytes());
+    csv_field(out, u.email.unwrap_or_default().as_bytes(), guard);
     out.extend_from_slice(if u.active { b",true," } else { b",false," });
     // Timestamps and booleans never hold a byte that needs quoting.
     write_ms(out, u.created_at);
@@ -27,21 +39,39 @@ pub(super) fn csv_user(u: &ExportUser<'_>, out: &mut Vec<u8>) {
         write_ms(out, t);
     }
     out.push(b',');
-    csv_field(out, u.metadata.as_bytes());
+    // Compact JSON objects start with `{`: never a formula.
+    csv_field(out, u.metadata.as_bytes(), guard);
     out.extend_from_slice(b"\r\n");
 }
 
+/// Whether a spreadsheet would read a cell starting like this as a formula.
+fn formula_like(field: &[u8]) -> bool {
+    matches!(
+        field.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
+}
+
 /// The `csv` crate's `QuoteStyle::Necessary` with a comma, `"` and CRLF:
-/// quoted when the field holds any of `,"\r\n`, quotes doubled inside.
-fn csv_field(out: &mut Vec<u8>, field: &[u8]) {
+/// quoted when the field holds any of `,"\r\n`, quotes doubled inside. With
+/// `guard`, a formula-like field gets a leading `'` (inside the quotes, so
+/// the cell's text is `'` and the field).
+fn csv_field(out: &mut Vec<u8>, field: &[u8], guard: bool) {
+    let prefix: &[u8] = if guard && formula_like(field) {
+        b"'"
+    } else {
+        b""
+    };
     if !field
         .iter()
         .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
     {
+        out.extend_from_slice(prefix);
         out.extend_from_slice(field);
         return;
     }
     out.push(b'"');
+    out.extend_from_slice(prefix);
     let mut rest = field;
     while let Some(at) = rest.iter().position(|&b| b == b'"') {
         out.extend_from_slice(&rest[..=at]);

@@ -29,7 +29,30 @@ const BATCH: u32 = 500;
 pub struct ExportQuery;
 
 impl QueryNames for ExportQuery {
-    const NAMES: &'static [&'static [&'static str]] = &[&["format"], UserFilter::NAMES];
+    const NAMES: &'static [&'static [&'static str]] =
+        &[&["format", "csv_formulas"], UserFilter::NAMES];
+}
+
+/// What CSV does with a cell a spreadsheet would run as a formula (first
+/// character `=`, `+`, `-`, `@`, tab or CR): `escape` (the default) prefixes
+/// it with `'`, `raw` leaves it as stored. NDJSON is never altered.
+#[derive(Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "lowercase")]
+enum CsvFormulas {
+    Escape,
+    Raw,
+}
+
+impl CsvFormulas {
+    fn parse(value: Option<&str>) -> Result<Self, ApiError> {
+        match value {
+            None | Some("escape") => Ok(CsvFormulas::Escape),
+            Some("raw") => Ok(CsvFormulas::Raw),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "csv_formulas must be escape or raw, got {other:?}"
+            ))),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ToSchema)]
@@ -64,10 +87,11 @@ impl Format {
         }
     }
 
-    fn encoder(self) -> EncodeUser {
-        match self {
-            Format::Csv => encode::csv_user,
-            Format::Ndjson => encode::ndjson_user,
+    fn encoder(self, formulas: CsvFormulas) -> EncodeUser {
+        match (self, formulas) {
+            (Format::Csv, CsvFormulas::Escape) => encode::csv_user,
+            (Format::Csv, CsvFormulas::Raw) => encode::csv_user_raw,
+            (Format::Ndjson, _) => encode::ndjson_user,
         }
     }
 
@@ -79,12 +103,11 @@ impl Format {
         }
     }
 
-    fn encode(self, users: &[ExportRow], header: bool) -> Bytes {
+    fn encode(self, encode: EncodeUser, users: &[ExportRow], header: bool) -> Bytes {
         let mut out = Vec::with_capacity(users.len() * 200);
         if header {
             out.extend_from_slice(self.header());
         }
-        let encode = self.encoder();
         for u in users {
             encode(&u.as_user(), &mut out);
         }
@@ -99,6 +122,7 @@ struct Cursor {
     company_id: String,
     filter: UserFilter,
     format: Format,
+    encoder: EncodeUser,
     after: Option<(i64, String)>,
     done: bool,
 }
@@ -124,7 +148,7 @@ impl Cursor {
             Ok(users) if users.is_empty() => None,
             Ok(users) => {
                 self.advance(&users);
-                Some((Ok(self.format.encode(&users, false)), self))
+                Some((Ok(self.format.encode(self.encoder, &users, false)), self))
             }
             Err(e) => {
                 self.done = true;
@@ -147,6 +171,7 @@ fn stopped(e: &StoreError, company_id: &str) -> std::io::Error {
 #[utoipa::path(get, path = "/customer-users/export", tag = "customer-users",
     params(
         ("format" = inline(Option<Format>), Query, description = "`csv` (default) or `ndjson`."),
+        ("csv_formulas" = inline(Option<CsvFormulas>), Query, description = "`escape` (default): a CSV cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`, so a spreadsheet shows it as text; `raw`: cells as stored, for machine consumers. NDJSON is never altered."),
         UserFilter,
     ),
     request_body(content = Option<UserFilterBody>, description = "Optional filters (and credentials)"),
@@ -159,6 +184,7 @@ pub async fn export(
     call: Call<UserFilterBody, ExportQuery>,
 ) -> ApiResult<Response> {
     let format = Format::parse(call.query.get("format"))?;
+    let encoder = format.encoder(CsvFormulas::parse(call.query.get("csv_formulas"))?);
     let filter = filter(call.body, &call.query)?;
     let headers = [
         (header::CONTENT_TYPE, format.content_type()),
@@ -171,7 +197,7 @@ pub async fn export(
     // encoded as they are read, off the request (store::sql::export*).
     if let Some(chunks) = state
         .store
-        .export_chunks(&company_id, &filter, format.encoder())
+        .export_chunks(&company_id, &filter, encoder)
         .await?
     {
         let rest = stream::unfold(chunks, |mut chunks| async {
@@ -194,11 +220,12 @@ pub async fn export(
         company_id,
         filter,
         format,
+        encoder,
         after: None,
         done: false,
     };
     cursor.advance(&first);
-    let first = format.encode(&first, true);
+    let first = format.encode(encoder, &first, true);
     let rest = stream::unfold(cursor, Cursor::next);
     let body = Body::from_stream(stream::once(async { Ok(first) }).chain(rest));
     Ok((headers, body).into_response())

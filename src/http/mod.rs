@@ -15,6 +15,7 @@ pub mod conn;
 pub mod deadline;
 mod ops;
 pub mod query;
+mod stats;
 mod tokens;
 mod users;
 pub mod views;
@@ -49,6 +50,7 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         // Static segments win over `{id}` in axum's router, whatever the order.
         .routes(routes!(users::export::export))
         .routes(routes!(users::recipes::stats))
+        .routes(routes!(stats::daily))
         .routes(routes!(users::bulk::bulk))
         .routes(routes!(users::recipes::upsert))
         .routes(routes!(

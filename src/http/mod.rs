@@ -2,6 +2,7 @@
 
 mod agents;
 mod chat;
+mod console;
 mod conversations;
 pub mod extract;
 pub mod keyed;
@@ -75,6 +76,8 @@ fn documented(chat_origins: &[String]) -> (Router<SharedState>, OpenApiRouter<Sh
         .routes(routes!(widget::widget_js))
         .routes(routes!(widget::chat_demo))
         .routes(routes!(widget::chat_demo_js))
+        .routes(routes!(console::page))
+        .routes(routes!(console::asset))
         .nest("/rest/v1", api.clone());
     (Router::from(api), root)
 }

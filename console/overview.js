@@ -12,6 +12,9 @@ const SERIES = [
   ['messages', 'Messages', '#8e44ad'],
 ];
 
+// Whole steps on the count axis: there is no half a user.
+const COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7];
+
 // The chart last drawn, for whoever wants to read its data (the browser tests).
 export const drawn = { chart: null };
 
@@ -45,7 +48,7 @@ function draw(box, days) {
     width,
     height: 260,
     series: [{ label: 'Day', value: (_, ts) => (ts === null ? '—' : utcDay(ts)) }, ...SERIES.map(([, label, stroke]) => ({ label, stroke, width: 2, value: (_, v) => (v === null ? '—' : formatNumber(v)) }))],
-    axes: [{ space: 70, values: (_, ticks) => ticks.map(shortDay) }, { values: (_, ticks) => ticks.map(formatNumber) }],
+    axes: [{ space: 70, values: (_, ticks) => ticks.map(shortDay) }, { incrs: COUNT_STEPS, values: (_, ticks) => ticks.map(formatNumber) }],
   }, data, box);
 }
 

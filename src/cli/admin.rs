@@ -295,11 +295,13 @@ pub async fn quickstart(
         key.id
     );
     let seed_env = format!("export API_KEY_ID={} API_KEY_SECRET={secret}", key.id);
+    let console = format!("{base}/console");
     print(
         as_json,
         json!({
             "company_id": company.id, "agent_id": agent.id, "keyId": key.id, "keySecret": secret,
             "curl": curl, "cli_env": cli_env, "client_env": seed_env, "chat_demo": demo,
+            "console": console,
             "existing_companies_named_alike": namesakes.iter().map(|c| &c.id).collect::<Vec<_>>(),
         }),
         || {
@@ -308,7 +310,8 @@ pub async fn quickstart(
                  Try it (with the server running):\n{curl}\n\n\
                  For the performchat CLI (`performchat users list`, `performchat token issue ...`):\n{cli_env}\n\n\
                  For the docs' example clients (set their base URL to {base}/rest/v1):\n{seed_env}\n\n\
-                 Chat as user_123 in your browser (the link holds a 24 h chat token):\n{demo}",
+                 Chat as user_123 in your browser (the link holds a 24 h chat token):\n{demo}\n\n\
+                 The company console (sign in with the key id and secret above):\n{console}",
                 company.id, agent.id, key.id
             )
         },

@@ -2,6 +2,7 @@
 
 mod agents;
 mod chat;
+mod console;
 mod conversations;
 pub mod extract;
 pub mod keyed;
@@ -17,6 +18,7 @@ pub mod conn;
 pub mod deadline;
 mod ops;
 pub mod query;
+mod stats;
 mod tokens;
 mod upload;
 mod users;
@@ -52,6 +54,7 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         // Static segments win over `{id}` in axum's router, whatever the order.
         .routes(routes!(users::export::export))
         .routes(routes!(users::recipes::stats))
+        .routes(routes!(stats::daily))
         .routes(routes!(users::bulk::bulk))
         .routes(routes!(users::recipes::upsert))
         .routes(routes!(
@@ -80,6 +83,8 @@ fn documented(chat_origins: &[String]) -> (Router<SharedState>, OpenApiRouter<Sh
         .routes(routes!(widget::widget_js))
         .routes(routes!(widget::chat_demo))
         .routes(routes!(widget::chat_demo_js))
+        .routes(routes!(console::page))
+        .routes(routes!(console::asset))
         .nest("/rest/v1", api.clone());
     (Router::from(api), root)
 }

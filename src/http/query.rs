@@ -61,7 +61,7 @@ impl QueryParams {
 }
 
 /// Plain decimal digits only: no sign, spaces, decimals or exponent.
-fn parse_int(text: &str, min: u32, max: u32) -> Option<u32> {
+pub fn parse_int(text: &str, min: u32, max: u32) -> Option<u32> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -90,6 +90,17 @@ pub struct UserStats {
     pub last_week: i64,
 }
 
+/// One UTC day of `GET /stats/daily`; zero on a day without activity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DailyStats {
+    pub date: chrono::NaiveDate,
+    /// Users issued a token or sending a chat message that day.
+    pub active_users: i64,
+    pub new_users: i64,
+    pub conversations: i64,
+    pub messages: i64,
+}
+
 #[async_trait]
 pub trait UserRecipes: Send + Sync {
     /// Applies `changes` and, when given, `metadata_patch` as an RFC 7396
@@ -154,4 +165,13 @@ pub trait UserRecipes: Send + Sync {
     ) -> StoreResult<Option<ExportChunks>>;
 
     async fn user_stats(&self, company_id: &str, now: i64) -> StoreResult<UserStats>;
+
+    /// `days` consecutive UTC days from `first`, oldest first, every day
+    /// present (zero-filled).
+    async fn daily_stats(
+        &self,
+        company_id: &str,
+        first: chrono::NaiveDate,
+        days: u32,
+    ) -> StoreResult<Vec<DailyStats>>;
 }

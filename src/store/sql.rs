@@ -283,6 +283,7 @@ mod backfill;
 mod bulk;
 mod chat;
 mod counts;
+mod daily;
 mod export;
 mod export_pg;
 mod fast;

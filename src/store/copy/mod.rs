@@ -333,8 +333,13 @@ fn insert_sql(table: &Table, rows: usize) -> String {
             format!("({})", marks.join(", "))
         })
         .collect();
+    let merge = if tables::ALSO_DERIVED.contains(&table.name) {
+        " ON CONFLICT DO NOTHING"
+    } else {
+        ""
+    };
     format!(
-        "INSERT INTO {} ({}) VALUES {}",
+        "INSERT INTO {} ({}) VALUES {}{merge}",
         table.name,
         column_list(table),
         tuples.join(", ")

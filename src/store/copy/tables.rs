@@ -149,7 +149,22 @@ pub(super) const TABLES: &[Table] = &[
             ("body_terms", Kind::Text),
         ],
     },
+    Table {
+        name: "user_activity",
+        key: &["company_id", "day", "customer_user_id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("day", Kind::Text),
+            ("customer_user_id", Kind::Text),
+        ],
+    },
 ];
+
+/// Tables the target's triggers also fill as the tables before them are
+/// copied (a user's `last_seen_at` day, their messages' days: migration
+/// 0011/0010 `activity`), so a copied row may already be there. The source
+/// holds every row the triggers derive, so the counts still agree.
+pub(super) const ALSO_DERIVED: &[&str] = &["user_activity"];
 
 /// Copied on their own (`copy_settings`), before the tables above.
 const SETTINGS: (&str, &[&str]) = ("settings", &["name", "value"]);

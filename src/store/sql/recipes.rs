@@ -12,9 +12,9 @@ use crate::domain::{
     fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges,
 };
 use crate::store::rows::{UserRow, USER_COLUMNS};
+use crate::store::{DailyStats, UserRecipes, UserStats};
 use crate::store::{EncodeUser, ExportChunks, ExportRow, MergeOutcome, UserFilter, UserKey};
 use crate::store::{StoreError, StoreResult};
-use crate::store::{UserRecipes, UserStats};
 
 /// Merges retry when another writer changed the metadata in between; each
 /// retry re-reads, so this only runs out under pathological contention.
@@ -332,5 +332,14 @@ impl UserRecipes for SqlStore {
             last_day,
             last_week,
         })
+    }
+
+    async fn daily_stats(
+        &self,
+        company_id: &str,
+        first: chrono::NaiveDate,
+        days: u32,
+    ) -> StoreResult<Vec<DailyStats>> {
+        self.daily(company_id, first, days).await
     }
 }

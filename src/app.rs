@@ -82,7 +82,7 @@ pub struct AppState {
     /// key costs one write a minute rather than one per request.
     key_touches: Mutex<HashMap<String, i64>>,
     /// Keys authenticated here before, for the hot handlers whose statement
-    /// checks a remembered key again (`http::keyed`).
+    /// checks a remembered key again (`http::extract`).
     pub key_cache: KeyCache,
 }
 

@@ -4,7 +4,6 @@ mod agents;
 mod chat;
 mod conversations;
 pub mod extract;
-pub mod keyed;
 pub mod limit;
 mod linger;
 pub mod log;

@@ -117,12 +117,14 @@ pub trait Store: UserRecipes + ChatStore + TenantStore + Send + Sync + 'static {
         filter: &UserFilter,
         page: PageRequest,
     ) -> StoreResult<(Vec<CustomerUser>, i64)>;
-    /// [`Store::list_users`] for the key's company, `None` when the key no
-    /// longer holds. A lookup by external id checks the key in its own
-    /// statement; other filters check it in one statement before.
-    async fn list_users_with_key(
+    /// [`Store::list_users`], checking the remembered `key` (when given) in
+    /// the same statement: `None` when that key no longer holds. A lookup by
+    /// external id checks the key in its own statement; other filters check
+    /// it in one statement before.
+    async fn list_users_checking_key(
         &self,
-        key: KeyProof<'_>,
+        company_id: &str,
+        key: Option<KeyProof<'_>>,
         filter: &UserFilter,
         page: PageRequest,
     ) -> StoreResult<Option<(Vec<CustomerUser>, i64)>>;

@@ -368,13 +368,17 @@ impl Store for SqlStore {
         Ok((rows.into_iter().map(Into::into).collect(), total))
     }
 
-    async fn list_users_with_key(
+    async fn list_users_checking_key(
         &self,
-        key: KeyProof<'_>,
+        company_id: &str,
+        key: Option<KeyProof<'_>>,
         filter: &UserFilter,
         page: PageRequest,
     ) -> StoreResult<Option<(Vec<CustomerUser>, i64)>> {
-        self.list_with_key(key, filter, page).await
+        match key {
+            Some(key) => self.list_with_key(key, filter, page).await,
+            None => Ok(Some(self.list_users(company_id, filter, page).await?)),
+        }
     }
 
     async fn get_user(&self, company_id: &str, user_id: &str) -> StoreResult<Option<CustomerUser>> {

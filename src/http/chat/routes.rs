@@ -16,7 +16,7 @@ use crate::http::query::MAX_LIMIT;
 use crate::http::views::{ConversationList, ConversationView, ErrorBody, MessageView, Pagination};
 use crate::store::ChatOwner;
 
-/// No fields: GET bodies are read (and stray fields refused) as everywhere.
+/// No fields: GET bodies are read (and stray fields rejected) as everywhere.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoFields {}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::recipes::merge_refused;
+use super::recipes::merge_rejected;
 use super::write::user_changes;
 use crate::app::SharedState;
 use crate::domain::{
@@ -180,7 +180,7 @@ fn prepare(item: Value) -> Result<Prepared, String> {
         let mut new = changes.clone();
         if let Some(patch) = &patch {
             new.metadata =
-                Some(merge_patch(&Metadata::default(), patch).map_err(|e| merge_refused(&e))?);
+                Some(merge_patch(&Metadata::default(), patch).map_err(|e| merge_rejected(&e))?);
         }
         Some(new)
     } else {
@@ -260,7 +260,7 @@ async fn apply(state: &SharedState, company_id: &str, item: &Prepared) -> Outcom
         MergeOutcome::Updated(user) => Ok((*user, false)),
         // The seed's recipe reports a missing user in exactly these words.
         MergeOutcome::NotFound => Err("User not found".into()),
-        MergeOutcome::Invalid(reason) => Err(merge_refused(&reason)),
+        MergeOutcome::Invalid(reason) => Err(merge_rejected(&reason)),
     }
 }
 

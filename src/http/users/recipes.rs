@@ -18,7 +18,7 @@ use crate::http::views::{ErrorBody, UserView};
 use crate::store::{MergeOutcome, UserKey};
 
 /// The message of a merge whose result breaks the metadata limits.
-pub(super) fn merge_refused(reason: &str) -> String {
+pub(super) fn merge_rejected(reason: &str) -> String {
     format!("{reason} (after merging the patch into the stored metadata)")
 }
 
@@ -48,7 +48,7 @@ pub async fn patch(
     match outcome {
         MergeOutcome::Updated(user) => Ok(Json((*user).into())),
         MergeOutcome::NotFound => Err(ApiError::NotFound("Customer user not found")),
-        MergeOutcome::Invalid(reason) => Err(ApiError::BadRequest(merge_refused(&reason))),
+        MergeOutcome::Invalid(reason) => Err(ApiError::BadRequest(merge_rejected(&reason))),
     }
 }
 

@@ -32,7 +32,7 @@ pub struct UpdateUserBody {
     #[serde(default)]
     #[schema(value_type = bool)]
     active: Field<bool>,
-    /// Always refused (the external id cannot be changed), so not part of
+    /// Always rejected (the external id cannot be changed), so not part of
     /// the documented body: sending it is an unknown field to the document.
     #[serde(default)]
     #[schema(ignore)]

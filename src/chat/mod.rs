@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::{mpsc, Notify};
 
-use crate::app::SharedState;
-use crate::domain::{now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent};
-use crate::error::{ApiError, ApiResult};
-use crate::llm::{guarded, ModelRequest};
-use crate::store::{BeginReply, ChatOwner, Lease};
+use crate::domain::{
+    error_chain, now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent,
+};
+use crate::llm::{guarded, ModelRegistry, ModelRequest};
+use crate::store::{BeginReply, ChatOwner, Lease, Store, StoreError};
 
 pub use input::HistoryBudget;
 
@@ -39,6 +39,31 @@ impl Default for ChatConfig {
 }
 
 pub const MODEL_UNAVAILABLE: &str = "Language model unavailable";
+
+/// The handles the chat use case needs, shared by a node's requests.
+#[derive(Clone)]
+pub struct Chat {
+    pub store: Arc<dyn Store>,
+    pub models: Arc<ModelRegistry>,
+    pub config: ChatConfig,
+    pub replies: Arc<ReplyTasks>,
+}
+
+/// Why a message was not taken, or its reply not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// The conversation is not this user's with this agent.
+    #[error("Conversation not found")]
+    NotFound,
+    /// A reply is already being generated, on any node.
+    #[error("A reply is already being generated")]
+    Busy,
+    /// The model failed, broke off or answered nothing.
+    #[error("Language model unavailable")]
+    ModelUnavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Replies being generated on this node, for `/metrics`: counted until the
 /// reply is stored or has failed, before its client hears the end, so a
@@ -115,7 +140,7 @@ pub enum ReplyEvent {
     /// The stored reply.
     Done(Message),
     /// Nothing was stored as a reply; the question stays.
-    Failed(ApiError),
+    Failed(ChatError),
 }
 
 /// A question accepted: stored, and its reply under way.
@@ -130,12 +155,12 @@ pub struct Started {
 /// its reply. 404 when the conversation is not this user's with this agent,
 /// 409 when a reply is already being generated (on any node).
 pub async fn post_message(
-    state: &SharedState,
+    chat: &Chat,
     user: &CustomerUser,
     agent: &Agent,
     conversation_id: &str,
     content: &MessageContent,
-) -> ApiResult<Started> {
+) -> Result<Started, ChatError> {
     let owner = ChatOwner {
         company_id: &user.company_id,
         customer_user_id: &user.id,
@@ -144,10 +169,10 @@ pub async fn post_message(
     let now = now_ms();
     let lease = Lease {
         owner: ulid::Ulid::new().to_string(),
-        until: now + state.chat.lease.as_millis() as i64,
+        until: now + chat.config.lease.as_millis() as i64,
     };
     let title = title_from_message(content.as_str());
-    let question = match state
+    let question = match chat
         .store
         .begin_reply(
             owner,
@@ -160,22 +185,18 @@ pub async fn post_message(
         .await?
     {
         BeginReply::Started { question, .. } => question,
-        BeginReply::NotFound => return Err(ApiError::NotFound("Conversation not found")),
-        BeginReply::Busy => {
-            return Err(ApiError::Conflict(
-                "A reply is already being generated".into(),
-            ))
-        }
+        BeginReply::NotFound => return Err(ChatError::NotFound),
+        BeginReply::Busy => return Err(ChatError::Busy),
     };
     let (tx, events) = mpsc::unbounded_channel();
     let job = Job {
-        state: Arc::clone(state),
+        chat: chat.clone(),
         user: user.clone(),
         agent: agent.clone(),
         conversation_id: conversation_id.to_owned(),
         lease,
     };
-    let guard = state.replies.start();
+    let guard = chat.replies.start();
     tokio::spawn(async move {
         job.run(tx).await;
         drop(guard);
@@ -184,7 +205,7 @@ pub async fn post_message(
 }
 
 struct Job {
-    state: SharedState,
+    chat: Chat,
     user: CustomerUser,
     agent: Agent,
     conversation_id: String,
@@ -195,7 +216,7 @@ impl Job {
     async fn run(self, tx: mpsc::UnboundedSender<ReplyEvent>) {
         let generating = Generating::new();
         let renewing = tokio::spawn(renew(
-            Arc::clone(&self.state),
+            self.chat.clone(),
             self.user.company_id.clone(),
             self.conversation_id.clone(),
             self.lease.owner.clone(),
@@ -203,7 +224,7 @@ impl Job {
         let outcome = self.generate(&tx).await;
         renewing.abort();
         let company = &self.user.company_id;
-        let store = &self.state.store;
+        let store = &self.chat.store;
         let end = match outcome {
             Ok(reply) => {
                 match store
@@ -218,7 +239,7 @@ impl Job {
                 {
                     Ok(message) => ReplyEvent::Done(message),
                     Err(e) => {
-                        tracing::error!(error = %crate::error::chain(&e), conversation = %self.conversation_id, "could not store a reply");
+                        tracing::error!(error = %error_chain(&e), conversation = %self.conversation_id, "could not store a reply");
                         self.release().await;
                         ReplyEvent::Failed(e.into())
                     }
@@ -236,7 +257,7 @@ impl Job {
 
     async fn release(&self) {
         if let Err(e) = self
-            .state
+            .chat
             .store
             .release_lease(
                 &self.user.company_id,
@@ -246,15 +267,15 @@ impl Job {
             .await
         {
             // The lease lapses on its own; until then the conversation answers 409.
-            tracing::warn!(error = %crate::error::chain(&e), conversation = %self.conversation_id, "could not release a reply lease");
+            tracing::warn!(error = %error_chain(&e), conversation = %self.conversation_id, "could not release a reply lease");
         }
     }
 
     /// The reply's whole text, each piece forwarded to `tx` as it comes.
-    async fn generate(&self, tx: &mpsc::UnboundedSender<ReplyEvent>) -> ApiResult<String> {
-        let store = &self.state.store;
+    async fn generate(&self, tx: &mpsc::UnboundedSender<ReplyEvent>) -> Result<String, ChatError> {
+        let store = &self.chat.store;
         let company = &self.user.company_id;
-        let history = self.state.chat.history;
+        let history = self.chat.config.history;
         let (messages, _) = store
             .latest_messages(
                 company,
@@ -267,12 +288,12 @@ impl Job {
         let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
         let request = ModelRequest {
             messages: input::model_input(&self.user, &self.agent, &today, &messages, history),
-            max_tokens: self.state.models.limits.max_tokens,
+            max_tokens: self.chat.models.limits.max_tokens,
         };
-        let client = self.state.models.for_agent(&self.agent);
+        let client = self.chat.models.for_agent(&self.agent);
         let started = Instant::now();
         let mut first_delta = None;
-        let mut deltas = guarded(client, request, self.state.models.limits);
+        let mut deltas = guarded(client, request, self.chat.models.limits);
         let mut reply = String::new();
         while let Some(piece) = deltas.next().await {
             match piece {
@@ -284,14 +305,14 @@ impl Job {
                 Err(e) => {
                     record_model("error", started, first_delta);
                     tracing::warn!(error = %e, agent = %self.agent.id, conversation = %self.conversation_id, "model reply failed");
-                    return Err(ApiError::BadGateway(MODEL_UNAVAILABLE));
+                    return Err(ChatError::ModelUnavailable);
                 }
             }
         }
         if reply.is_empty() {
             record_model("empty", started, first_delta);
             tracing::warn!(agent = %self.agent.id, conversation = %self.conversation_id, "model completed with no text");
-            return Err(ApiError::BadGateway(MODEL_UNAVAILABLE));
+            return Err(ChatError::ModelUnavailable);
         }
         record_model("ok", started, first_delta);
         Ok(reply)
@@ -299,15 +320,15 @@ impl Job {
 }
 
 /// Keeps the lease while the reply is generated (aborted when it ends).
-async fn renew(state: SharedState, company_id: String, conversation_id: String, owner: String) {
-    let period = state.chat.lease / 3;
+async fn renew(chat: Chat, company_id: String, conversation_id: String, owner: String) {
+    let period = chat.config.lease / 3;
     loop {
         tokio::time::sleep(period).await;
         let lease = Lease {
             owner: owner.clone(),
-            until: now_ms() + state.chat.lease.as_millis() as i64,
+            until: now_ms() + chat.config.lease.as_millis() as i64,
         };
-        match state
+        match chat
             .store
             .renew_lease(&company_id, &conversation_id, &lease)
             .await
@@ -318,7 +339,7 @@ async fn renew(state: SharedState, company_id: String, conversation_id: String, 
                 return;
             }
             Err(e) => {
-                tracing::warn!(error = %crate::error::chain(&e), "could not renew a reply lease; retrying")
+                tracing::warn!(error = %error_chain(&e), "could not renew a reply lease; retrying")
             }
         }
     }

@@ -281,6 +281,7 @@ mod hot;
 mod lookup;
 mod recipes;
 mod tenants;
+mod token_sql;
 
 #[async_trait]
 impl Store for SqlStore {

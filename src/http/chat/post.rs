@@ -80,7 +80,7 @@ pub async fn post(
     // spends the customer user's `chat` budget (spec 0.4), and a rejected one
     // (429) stores nothing.
     limits.enforce(&state, Policy::Chat, &t.user.id).await?;
-    let started = post_message(&state, &t.user, &t.agent, &id, &content).await?;
+    let started = post_message(&state.chat, &t.user, &t.agent, &id, &content).await?;
     let question = MessageView::from(started.question);
     if wants_sse(&headers) {
         let mut response = sse(question, started.events).into_response();
@@ -102,7 +102,7 @@ pub async fn post(
                 };
                 return Ok((StatusCode::CREATED, Json(body)).into_response());
             }
-            ReplyEvent::Failed(e) => return Err(e),
+            ReplyEvent::Failed(e) => return Err(e.into()),
         }
     }
     // The task ends every reply with Done or Failed; only a panic gets here.
@@ -141,7 +141,7 @@ fn sse(
         let event = match rx.recv().await? {
             ReplyEvent::Delta(text) => json_event("delta", &json!({ "content": text })),
             ReplyEvent::Done(reply) => json_event("assistant_message", &MessageView::from(reply)),
-            ReplyEvent::Failed(e) => json_event("error", &e.body()),
+            ReplyEvent::Failed(e) => json_event("error", &ApiError::from(e).body()),
         };
         Some((event, (rx, open)))
     });

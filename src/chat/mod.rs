@@ -161,16 +161,9 @@ pub async fn post_message(
     conversation_id: &str,
     content: &MessageContent,
 ) -> Result<Started, ChatError> {
-    let owner = ChatOwner {
-        company_id: &user.company_id,
-        customer_user_id: &user.id,
-        agent_id: &agent.id,
-    };
+    let owner = ChatOwner::new(user, &agent.id);
     let now = now_ms();
-    let lease = Lease {
-        owner: ulid::Ulid::new().to_string(),
-        until: now + chat.config.lease.as_millis() as i64,
-    };
+    let lease = Lease::from(ulid::Ulid::new().to_string(), now, chat.config.lease);
     let title = title_from_message(content.as_str());
     let question = match chat
         .store
@@ -324,10 +317,7 @@ async fn renew(chat: Chat, company_id: String, conversation_id: String, owner: S
     let period = chat.config.lease / 3;
     loop {
         tokio::time::sleep(period).await;
-        let lease = Lease {
-            owner: owner.clone(),
-            until: now_ms() + chat.config.lease.as_millis() as i64,
-        };
+        let lease = Lease::from(owner.clone(), now_ms(), chat.config.lease);
         match chat
             .store
             .renew_lease(&company_id, &conversation_id, &lease)

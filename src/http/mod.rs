@@ -1,14 +1,18 @@
-//! The HTTP layer: thin handlers, one module per resource.
+//! The HTTP layer: thin handlers, grouped by resource (`agents`,
+//! `conversations`, `tokens`, `users`, `chat`, `widget`), with the way in
+//! (`extract`, `query`), the request frame (`conn`, `deadline`, `linger`,
+//! `log`, `rate_limit`, `metrics`) and the document (`openapi`, `views`,
+//! `ops`) beside them.
 
 mod agents;
 mod chat;
 mod conversations;
 pub mod extract;
-pub mod limit;
 mod linger;
 pub mod log;
 pub mod metrics;
 mod openapi;
+pub mod rate_limit;
 // Connections and time limits.
 pub mod conn;
 pub mod deadline;
@@ -115,7 +119,7 @@ pub fn router(state: SharedState) -> Router {
         .layer(CatchPanicLayer::custom(ops::panic_response))
         .layer(axum::middleware::from_fn_with_state(
             state,
-            limit::rate_limit_layer,
+            rate_limit::rate_limit_layer,
         ))
         .service(routes);
     Router::new().fallback_service(framed)

@@ -43,7 +43,7 @@ impl Endpoint for TokenRequest {
     responses(
         (status = 200, body = TokenResponse),
         (status = 400, description = "Invalid field, unknown or inactive agent, inactive user", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
+        (status = 401, body = ErrorBody),
     ))]
 pub async fn issue(
     State(state): State<SharedState>,
@@ -123,7 +123,7 @@ impl Endpoint for InvalidateRequest {
     responses(
         (status = 200, body = InvalidateResponse),
         (status = 400, description = "Customer user not found or does not belong to your company", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
+        (status = 401, body = ErrorBody),
     ))]
 pub async fn invalidate(
     State(state): State<SharedState>,
@@ -161,7 +161,6 @@ impl Endpoint for VerifyRequest {
         (status = 200, body = VerifyResponse),
         (status = 400, description = "token missing or not a string, an unknown field", body = ErrorBody),
         (status = 401, description = "Invalid or expired token, inactive user or agent, invalidated token, other company", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
     ))]
 pub async fn verify(
     State(state): State<SharedState>,

@@ -1,6 +1,12 @@
 //! Persistence. [`Store`] is the seam the HTTP layer and the CLI talk to; the
-//! one implementation, [`SqlStore`], runs the same SQL on SQLite and PostgreSQL
-//! with the few dialect differences kept in `dialect.rs`.
+//! one implementation, [`SqlStore`], runs the same SQL on SQLite and PostgreSQL.
+//! Connecting, pool settings and the error mapping of each database live in
+//! `dialect.rs`. Where the two are best served differently, the choice is
+//! one `match` on `Backend` next to the statement it concerns (placeholders in
+//! `sql/bulk.rs`, a planner hint in `sql/lookup.rs`, the name search in
+//! `sql.rs`, the export in `sql/recipes.rs`); SQLite's own paths (point reads
+//! off the pool in `sql/fast.rs`, group commit in `sql/group.rs`) and
+//! PostgreSQL's streamed export (`sql/export_pg.rs`) have modules of their own.
 //!
 //! Every tenant-scoped method takes the company id first, and every
 //! per-tenant index leads with `company_id`, so a query never touches another

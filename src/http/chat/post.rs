@@ -20,7 +20,7 @@ use crate::chat::{post_message, ReplyEvent};
 use crate::domain::MessageContent;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::PathId;
-use crate::http::limit::RateScope;
+use crate::http::rate_limit::RateScope;
 use crate::http::views::{ErrorBody, MessageView};
 use crate::limits::Policy;
 
@@ -64,7 +64,6 @@ fn wants_sse(headers: &HeaderMap) -> bool {
         (status = 201, body = Exchange),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "A reply is already being generated", body = ErrorBody),
-        (status = 429, body = ErrorBody),
         (status = 502, description = "Language model unavailable", body = ErrorBody),
     ))]
 pub async fn post(

@@ -22,11 +22,7 @@ use crate::store::ChatOwner;
 pub struct NoFields {}
 
 pub fn owner(t: &CheckedToken) -> ChatOwner<'_> {
-    ChatOwner {
-        company_id: &t.user.company_id,
-        customer_user_id: &t.user.id,
-        agent_id: &t.agent.id,
-    }
+    ChatOwner::new(&t.user, &t.agent.id)
 }
 
 /// The conversation, if it is this user's with this agent; else 404.

@@ -11,8 +11,8 @@ use super::identity::{identify, Refusal};
 use crate::app::SharedState;
 use crate::domain::{now_ms, ApiKeyRecord};
 use crate::error::ApiError;
-use crate::http::limit::RateScope;
 use crate::http::log::LogSlot;
+use crate::http::rate_limit::RateScope;
 use crate::store::KeyProof;
 
 pub(super) struct Pending {

@@ -32,9 +32,9 @@ use memory::Pending;
 use crate::app::SharedState;
 use crate::domain::{now_ms, ApiKeyRecord, Permission};
 use crate::error::{ApiError, ApiResult};
-use crate::http::limit::RateScope;
 use crate::http::log::LogSlot;
 use crate::http::query::{QueryParams, PAGE};
+use crate::http::rate_limit::RateScope;
 use crate::limits::Policy;
 use crate::store::{KeyProof, Store, StoreResult};
 

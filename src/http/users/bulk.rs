@@ -87,7 +87,7 @@ pub struct BulkResponse {
 #[utoipa::path(post, path = "/customer-users/bulk", tag = "customer-users",
     request_body = BulkBody,
     responses((status = 200, description = "One result per item, in order", body = BulkResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn bulk(
     State(state): State<SharedState>,
     call: Call<BulkBody>,

@@ -46,7 +46,7 @@ impl QueryNames for ListQuery {
         UserFilter,
     ),
     request_body(content = Option<UserFilterBody>, description = "Optional filters (and credentials), as the docs' clients send them"),
-    responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
+    responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     call: Call<ListBody, ListQuery>,
@@ -76,7 +76,7 @@ impl Endpoint for UsersRead {
 
 #[utoipa::path(get, path = "/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<SharedState>,
     PathId(id): PathId,

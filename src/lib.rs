@@ -16,7 +16,7 @@
 //!                 └ domain   validated values, no I/O
 //! ```
 //!
-//! `tests/layers.rs` holds the crate to this from its sources: no upward
+//! `tests/all/layers.rs` holds the crate to this from its sources: no upward
 //! dependency, no HTTP types below `app`, and no import circle between
 //! sibling modules.
 

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod conversations;
 mod logs;
 pub mod migrate;
+pub mod output;
 pub mod remote;
 mod serve;
 pub mod token;

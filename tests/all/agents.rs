@@ -1,6 +1,5 @@
 //! Agents, read-only over the API.
 
-
 use chrono::{DateTime, Utc};
 use performchat::domain::now_ms;
 use performchat::store::TenantStore;

@@ -1,6 +1,5 @@
 //! A first pass through the main flow on each backend.
 
-
 use serde_json::json;
 
 backend_tests! {

@@ -11,7 +11,8 @@
 //! cargo build --release && cargo run --release --example chat_bench -- target/release/performchat
 //! ```
 
-#[path = "../tests/support/fake_model.rs"]
+#[path = "../tests/all/harness/fake_model.rs"]
+#[allow(dead_code)] // The bench uses part of the tests' stand-in model.
 mod fake_model;
 
 use std::process::{Command, Stdio};

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::auth::{KeyCache, TokenSigner};
-use crate::chat::{ChatConfig, ReplyTasks};
+use crate::chat::{Chat, ChatConfig};
 use crate::limits::{LimitsConfig, RateLimits};
 use crate::llm::{ModelEndpoint, ModelLimits, ModelRegistry};
 use crate::store::Store;
@@ -75,14 +75,14 @@ pub struct AppState {
     pub signer: TokenSigner,
     pub config: Config,
     pub limits: RateLimits,
-    pub models: ModelRegistry,
-    pub chat: ChatConfig,
-    pub replies: Arc<ReplyTasks>,
+    /// The chat use case's handles: the store, the models, its settings and
+    /// the replies being generated.
+    pub chat: Chat,
     /// When each key's `last_used_at` was last written by this node, so a busy
     /// key costs one write a minute rather than one per request.
     key_touches: Mutex<HashMap<String, i64>>,
     /// Keys authenticated here before, for the hot handlers whose statement
-    /// checks a remembered key again (`http::keyed`).
+    /// checks a remembered key again (`http::extract`).
     pub key_cache: KeyCache,
 }
 
@@ -116,15 +116,18 @@ impl AppState {
                 .map_err(|e| anyhow::Error::new(e).context("reading the JWT secret"))?,
         };
         let limits = RateLimits::start(&config.limits).await?;
-        let models = ModelRegistry::new(config.llm.clone(), config.model_limits)?;
+        let chat = Chat {
+            store: Arc::clone(&store),
+            models: Arc::new(ModelRegistry::new(config.llm.clone(), config.model_limits)?),
+            config: config.chat,
+            replies: Arc::default(),
+        };
         Ok(Arc::new(AppState {
             key_cache: KeyCache::default(),
             store,
             signer: TokenSigner::new(secret.as_bytes()),
             limits,
-            models,
-            chat: config.chat,
-            replies: Arc::default(),
+            chat,
             config,
             key_touches: Mutex::new(HashMap::new()),
         }))
@@ -143,7 +146,7 @@ impl AppState {
         let (company_id, key_id) = (company_id.to_owned(), key_id.to_owned());
         tokio::spawn(async move {
             if let Err(e) = state.store.touch_api_key(&company_id, &key_id, now).await {
-                tracing::warn!(error = %crate::error::chain(&e), "could not record API key use");
+                tracing::warn!(error = %crate::domain::error_chain(&e), "could not record API key use");
             }
         });
     }

@@ -3,13 +3,15 @@
 //! the store's errors: `From<StoreError>` below is the one mapping.
 
 use std::error::Error as StdError;
-use std::fmt::Write as _;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::TokenRejected;
+use crate::chat::{ChatError, MODEL_UNAVAILABLE};
+pub use crate::domain::error_chain as chain;
 use crate::knowledge::KnowledgeError;
 use crate::store::{StoreError, UniqueKey};
 
@@ -110,17 +112,6 @@ impl ApiError {
     }
 }
 
-/// An error and its sources, `outer: inner: …`, for the log.
-pub fn chain(err: &(dyn StdError + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
-}
-
 /// Builds the error body of docs/API.md §0.2 for any status, so layers that never see an
 /// `ApiError` (panics, routing) answer in the same shape.
 pub fn error_response(status: StatusCode, message: &str) -> Response {
@@ -175,6 +166,28 @@ impl From<KnowledgeError> for ApiError {
             KnowledgeError::NotFound(message) => ApiError::NotFound(message),
             KnowledgeError::Conflict(message) => ApiError::Conflict(message.into()),
             KnowledgeError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// What the chat use case's failures mean to a client.
+impl From<ChatError> for ApiError {
+    fn from(err: ChatError) -> Self {
+        match err {
+            ChatError::NotFound => ApiError::NotFound("Conversation not found"),
+            ChatError::Busy => ApiError::Conflict("A reply is already being generated".into()),
+            ChatError::ModelUnavailable => ApiError::BadGateway(MODEL_UNAVAILABLE),
+            ChatError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// A chat token that fails its check is a 401 with the check's own message.
+impl From<TokenRejected> for ApiError {
+    fn from(err: TokenRejected) -> Self {
+        match err {
+            TokenRejected::Unauthorized(message) => ApiError::Unauthorized(message),
+            TokenRejected::Store(err) => err.into(),
         }
     }
 }

@@ -5,15 +5,22 @@
 //! ```text
 //! cli                      the binary's commands (admin ones call auth/store)
 //!  └ http                  routes, extractors, JSON views, the route list and OpenAPI
-//!     └ app                AppState and Config: the handles a request needs
-//!        └ auth, chat, knowledge, limits, llm   use cases, free of HTTP types
-//!           └ store        the Store trait and its SQL; its own StoreError
-//!              └ domain    validated values, no I/O
+//!     └ error              the HTTP edge's error type (`ApiError`): where each
+//!        │                 use case's error (`StoreError`, `ChatError`,
+//!        │                 `TokenRejected`) becomes a status, once
+//!        └ app             AppState and Config: the handles a request needs
+//!           └ auth, chat, limits   use cases, free of HTTP types and of
+//!              │                   one another, each with its own errors
+//!              └ knowledge   the knowledge base: extraction, chunking and
+//!                 │          retrieval (chat asks it for a reply's excerpts)
+//!                 └ store, llm  the Store trait and its SQL (its own
+//!                    │          StoreError); the language models' clients
+//!                    └ domain   validated values, no I/O
 //! ```
 //!
-//! `error` is the HTTP edge's error type (`ApiError`), used by `http` and by
-//! the use cases that answer requests; it is where a `StoreError` becomes a
-//! status. `store` never sees it.
+//! `tests/all/layers.rs` holds the crate to this from its sources: no upward
+//! dependency, no HTTP types below `app`, and no import circle between
+//! sibling modules.
 
 pub mod app;
 pub mod auth;

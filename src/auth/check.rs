@@ -3,8 +3,17 @@
 
 use super::{Claims, TokenError, TokenSigner};
 use crate::domain::{Agent, CustomerUser};
-use crate::error::{ApiError, ApiResult};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+
+/// Why a chat token was not accepted: each check's own message, or the
+/// store could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenRejected {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// A token that passed every check, with the rows it names as they are now.
 #[derive(Debug, Clone)]
@@ -38,19 +47,21 @@ pub async fn check_token(
     token: &str,
     audience: TokenAudience<'_>,
     max_lifetime_secs: i64,
-) -> ApiResult<CheckedToken> {
+) -> Result<CheckedToken, TokenRejected> {
     let claims = signer.verify(token).map_err(|e| match e {
-        TokenError::Invalid => ApiError::Unauthorized("Invalid token"),
-        TokenError::Expired => ApiError::Unauthorized("Token has expired"),
+        TokenError::Invalid => TokenRejected::Unauthorized("Invalid token"),
+        TokenError::Expired => TokenRejected::Unauthorized("Token has expired"),
     })?;
     if claims.exp.saturating_sub(claims.iat) > max_lifetime_secs {
-        return Err(ApiError::Unauthorized("Token lifetime exceeds the maximum"));
+        return Err(TokenRejected::Unauthorized(
+            "Token lifetime exceeds the maximum",
+        ));
     }
     // Another company's token is refused before its user is looked at, so
     // the answer says nothing about that user's state.
     if let TokenAudience::Company(company_id) = audience {
         if claims.company_id != company_id {
-            return Err(ApiError::Unauthorized(
+            return Err(TokenRejected::Unauthorized(
                 "Token does not belong to your company",
             ));
         }
@@ -60,11 +71,11 @@ pub async fn check_token(
         .get_user(&claims.company_id, &claims.sub)
         .await?
         .filter(|u| u.active)
-        .ok_or(ApiError::Unauthorized(
+        .ok_or(TokenRejected::Unauthorized(
             "Customer user not found or inactive",
         ))?;
     if user.token_version != claims.token_version {
-        return Err(ApiError::Unauthorized("Token has been invalidated"));
+        return Err(TokenRejected::Unauthorized("Token has been invalidated"));
     }
     if let TokenAudience::EndUser = audience {
         let active = store
@@ -72,14 +83,14 @@ pub async fn check_token(
             .await?
             .is_some_and(|c| c.active);
         if !active {
-            return Err(ApiError::Unauthorized("Company is inactive"));
+            return Err(TokenRejected::Unauthorized("Company is inactive"));
         }
     }
     let agent = store
         .get_agent(&user.company_id, &claims.agent_id)
         .await?
         .filter(|a| a.active)
-        .ok_or(ApiError::Unauthorized("Agent not found or inactive"))?;
+        .ok_or(TokenRejected::Unauthorized("Agent not found or inactive"))?;
     Ok(CheckedToken {
         claims,
         user,

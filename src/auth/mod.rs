@@ -12,7 +12,7 @@ mod jwt;
 mod keys;
 
 pub use cache::KeyCache;
-pub use check::{check_token, CheckedToken, TokenAudience};
+pub use check::{check_token, CheckedToken, TokenAudience, TokenRejected};
 pub use jwt::{Claims, TokenError, TokenSigner, ISSUER};
 pub use keys::{create_api_key, require_company, revoke_api_key, KeyError};
 

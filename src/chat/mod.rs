@@ -20,13 +20,11 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::{mpsc, Notify};
 
-use crate::app::SharedState;
 use crate::domain::{
-    now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent, Source,
+    error_chain, now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent, Source,
 };
-use crate::error::{ApiError, ApiResult};
-use crate::llm::{guarded, ModelRequest};
-use crate::store::{BeginReply, ChatOwner, Lease};
+use crate::llm::{guarded, ModelRegistry, ModelRequest};
+use crate::store::{BeginReply, ChatOwner, Lease, Store, StoreError};
 
 pub use excerpts::RagBudget;
 pub use input::HistoryBudget;
@@ -55,6 +53,31 @@ impl Default for ChatConfig {
 }
 
 pub const MODEL_UNAVAILABLE: &str = "Language model unavailable";
+
+/// The handles the chat use case needs, shared by a node's requests.
+#[derive(Clone)]
+pub struct Chat {
+    pub store: Arc<dyn Store>,
+    pub models: Arc<ModelRegistry>,
+    pub config: ChatConfig,
+    pub replies: Arc<ReplyTasks>,
+}
+
+/// Why a message was not taken, or its reply not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// The conversation is not this user's with this agent.
+    #[error("Conversation not found")]
+    NotFound,
+    /// A reply is already being generated, on any node.
+    #[error("A reply is already being generated")]
+    Busy,
+    /// The model failed, broke off or answered nothing.
+    #[error("Language model unavailable")]
+    ModelUnavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Replies being generated on this node, for `/metrics`: counted until the
 /// reply is stored or has failed, before its client hears the end, so a
@@ -131,7 +154,7 @@ pub enum ReplyEvent {
     /// The stored reply.
     Done(Message),
     /// Nothing was stored as a reply; the question stays.
-    Failed(ApiError),
+    Failed(ChatError),
 }
 
 /// A question accepted: stored, and its reply under way.
@@ -151,26 +174,19 @@ pub struct Started {
 /// `rag_access` (the token's `perm` claim) the reply is given knowledge
 /// excerpts, when the company has documents.
 pub async fn post_message(
-    state: &SharedState,
+    chat: &Chat,
     user: &CustomerUser,
     agent: &Agent,
     conversation_id: &str,
     content: &MessageContent,
     rag_access: bool,
     deltas: bool,
-) -> ApiResult<Started> {
-    let owner = ChatOwner {
-        company_id: &user.company_id,
-        customer_user_id: &user.id,
-        agent_id: &agent.id,
-    };
+) -> Result<Started, ChatError> {
+    let owner = ChatOwner::new(user, &agent.id);
     let now = now_ms();
-    let lease = Lease {
-        owner: ulid::Ulid::new().to_string(),
-        until: now + state.chat.lease.as_millis() as i64,
-    };
+    let lease = Lease::from(ulid::Ulid::new().to_string(), now, chat.config.lease);
     let title = title_from_message(content.as_str());
-    let (question, has_documents) = match state
+    let (question, has_documents) = match chat
         .store
         .begin_reply(
             owner,
@@ -187,12 +203,8 @@ pub async fn post_message(
             has_documents,
             ..
         } => (question, has_documents),
-        BeginReply::NotFound => return Err(ApiError::NotFound("Conversation not found")),
-        BeginReply::Busy => {
-            return Err(ApiError::Conflict(
-                "A reply is already being generated".into(),
-            ))
-        }
+        BeginReply::NotFound => return Err(ChatError::NotFound),
+        BeginReply::Busy => return Err(ChatError::Busy),
     };
     let (tx, events) = mpsc::channel(REPLY_QUEUE);
     let tx = ToClient {
@@ -200,14 +212,14 @@ pub async fn post_message(
         deltas,
     };
     let job = Job {
-        state: Arc::clone(state),
+        chat: chat.clone(),
         user: user.clone(),
         agent: agent.clone(),
         conversation_id: conversation_id.to_owned(),
         lease,
         retrieve: rag_access && has_documents,
     };
-    let guard = state.replies.start();
+    let guard = chat.replies.start();
     tokio::spawn(async move {
         job.run(tx).await;
         drop(guard);
@@ -216,7 +228,7 @@ pub async fn post_message(
 }
 
 struct Job {
-    state: SharedState,
+    chat: Chat,
     user: CustomerUser,
     agent: Agent,
     conversation_id: String,
@@ -230,7 +242,7 @@ impl Job {
     async fn run(self, mut tx: ToClient) {
         let generating = Generating::new();
         let renewing = tokio::spawn(renew(
-            Arc::clone(&self.state),
+            self.chat.clone(),
             self.user.company_id.clone(),
             self.conversation_id.clone(),
             self.lease.owner.clone(),
@@ -238,7 +250,7 @@ impl Job {
         let outcome = self.generate(&mut tx).await;
         renewing.abort();
         let company = &self.user.company_id;
-        let store = &self.state.store;
+        let store = &self.chat.store;
         let end = match outcome {
             Ok((reply, sources)) => {
                 match store
@@ -254,7 +266,7 @@ impl Job {
                 {
                     Ok(message) => ReplyEvent::Done(message),
                     Err(e) => {
-                        tracing::error!(error = %crate::error::chain(&e), conversation = %self.conversation_id, "could not store a reply");
+                        tracing::error!(error = %error_chain(&e), conversation = %self.conversation_id, "could not store a reply");
                         self.release().await;
                         ReplyEvent::Failed(e.into())
                     }
@@ -271,7 +283,7 @@ impl Job {
 
     async fn release(&self) {
         if let Err(e) = self
-            .state
+            .chat
             .store
             .release_lease(
                 &self.user.company_id,
@@ -281,7 +293,7 @@ impl Job {
             .await
         {
             // The lease lapses on its own; until then the conversation answers 409.
-            tracing::warn!(error = %crate::error::chain(&e), conversation = %self.conversation_id, "could not release a reply lease");
+            tracing::warn!(error = %error_chain(&e), conversation = %self.conversation_id, "could not release a reply lease");
         }
     }
 
@@ -289,10 +301,10 @@ impl Job {
     /// the sources of the excerpts the model was given; cut at the server's
     /// cap, where reading stops (dropping the model's stream closes its
     /// connection).
-    async fn generate(&self, tx: &mut ToClient) -> ApiResult<(String, Vec<Source>)> {
-        let store = &self.state.store;
+    async fn generate(&self, tx: &mut ToClient) -> Result<(String, Vec<Source>), ChatError> {
+        let store = &self.chat.store;
         let company = &self.user.company_id;
-        let history = self.state.chat.history;
+        let history = self.chat.config.history;
         let (messages, _) = store
             .latest_messages(
                 company,
@@ -305,7 +317,7 @@ impl Job {
         let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
         let mut turns = input::model_input(&self.user, &self.agent, &today, &messages, history);
         let hits = if self.retrieve {
-            let budget = self.state.chat.rag;
+            let budget = self.chat.config.rag;
             excerpts::retrieve(&**store, company, &self.agent.id, &messages, budget).await
         } else {
             Vec::new()
@@ -313,14 +325,14 @@ impl Job {
         excerpts::append_excerpts(&mut turns, &hits);
         let request = ModelRequest {
             messages: turns,
-            max_tokens: self.state.models.limits.max_tokens,
-            max_reply_chars: self.state.models.limits.max_reply_chars,
+            max_tokens: self.chat.models.limits.max_tokens,
+            max_reply_chars: self.chat.models.limits.max_reply_chars,
         };
-        let client = self.state.models.for_agent(&self.agent);
+        let client = self.chat.models.for_agent(&self.agent);
         let started = Instant::now();
         let mut first_delta = None;
-        let mut deltas = guarded(client, request, self.state.models.limits);
-        let cap = request_cap(&self.state);
+        let mut deltas = guarded(client, request, self.chat.models.limits);
+        let cap = self.chat.models.limits.max_reply_chars;
         let mut reply = String::new();
         let mut chars = 0;
         while let Some(piece) = deltas.next().await {
@@ -342,22 +354,18 @@ impl Job {
                 Err(e) => {
                     record_model("error", started, first_delta);
                     tracing::warn!(error = %e, agent = %self.agent.id, conversation = %self.conversation_id, "model reply failed");
-                    return Err(ApiError::BadGateway(MODEL_UNAVAILABLE));
+                    return Err(ChatError::ModelUnavailable);
                 }
             }
         }
         if reply.is_empty() {
             record_model("empty", started, first_delta);
             tracing::warn!(agent = %self.agent.id, conversation = %self.conversation_id, "model completed with no text");
-            return Err(ApiError::BadGateway(MODEL_UNAVAILABLE));
+            return Err(ChatError::ModelUnavailable);
         }
         record_model("ok", started, first_delta);
         Ok((reply, excerpts::sources(&hits)))
     }
-}
-
-fn request_cap(state: &SharedState) -> usize {
-    state.models.limits.max_reply_chars
 }
 
 /// Keeps at most `room` code points of `text`; whether any were cut.
@@ -372,15 +380,12 @@ fn cut_at(text: &mut String, room: usize) -> bool {
 }
 
 /// Keeps the lease while the reply is generated (aborted when it ends).
-async fn renew(state: SharedState, company_id: String, conversation_id: String, owner: String) {
-    let period = state.chat.lease / 3;
+async fn renew(chat: Chat, company_id: String, conversation_id: String, owner: String) {
+    let period = chat.config.lease / 3;
     loop {
         tokio::time::sleep(period).await;
-        let lease = Lease {
-            owner: owner.clone(),
-            until: now_ms() + state.chat.lease.as_millis() as i64,
-        };
-        match state
+        let lease = Lease::from(owner.clone(), now_ms(), chat.config.lease);
+        match chat
             .store
             .renew_lease(&company_id, &conversation_id, &lease)
             .await
@@ -391,7 +396,7 @@ async fn renew(state: SharedState, company_id: String, conversation_id: String, 
                 return;
             }
             Err(e) => {
-                tracing::warn!(error = %crate::error::chain(&e), "could not renew a reply lease; retrying")
+                tracing::warn!(error = %error_chain(&e), "could not renew a reply lease; retrying")
             }
         }
     }

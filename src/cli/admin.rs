@@ -14,6 +14,7 @@ use crate::domain::{
 };
 use crate::store::{Store, TokenUser};
 
+use super::output::{lines, print, state_line};
 use super::DbArgs;
 
 #[derive(clap::Args, Debug)]
@@ -97,14 +98,6 @@ pub enum ApiKeyCommand {
     Revoke { key_id: String },
 }
 
-pub(super) fn print(as_json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
-    if as_json {
-        println!("{value}");
-    } else {
-        println!("{}", human());
-    }
-}
-
 fn company_json(c: &Company) -> serde_json::Value {
     json!({ "id": c.id, "name": c.name, "active": c.active, "created_at": format_ms(c.created_at) })
 }
@@ -118,40 +111,26 @@ fn key_json(k: &ApiKeyRecord) -> serde_json::Value {
     })
 }
 
-/// A listing's line for a company or an agent: id, state, name, in columns.
-pub(super) fn state_line(id: &str, active: bool, name: &str) -> String {
-    let state = if active { "active  " } else { "inactive" };
-    format!("{id}  {state}  {name}")
-}
-
-/// Human output of a listing: one line per item, or a line saying there are none.
-pub(super) fn lines<T>(items: &[T], none: &str, line: impl Fn(&T) -> String) -> String {
-    if items.is_empty() {
-        return none.to_owned();
-    }
-    items.iter().map(line).collect::<Vec<_>>().join("\n")
-}
-
 pub async fn company(store: &dyn Store, cmd: &CompanyCommand, as_json: bool) -> anyhow::Result<()> {
     match cmd {
         CompanyCommand::Create { name } => {
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
             let c = store.create_company(name, now_ms()).await?;
-            print(as_json, company_json(&c), || {
+            print(as_json, &company_json(&c), || {
                 format!("created company {} ({})", c.id, c.name)
-            });
+            })?;
         }
         CompanyCommand::List => {
             let all = store.list_companies().await?;
             print(
                 as_json,
-                json!({ "data": all.iter().map(company_json).collect::<Vec<_>>() }),
+                &json!({ "data": all.iter().map(company_json).collect::<Vec<_>>() }),
                 || {
                     lines(&all, "no companies yet (create one with `performchat company create --name NAME`)", |c| {
                         state_line(&c.id, c.active, &c.name)
                     })
                 },
-            );
+            )?;
         }
         CompanyCommand::Deactivate { company_id } | CompanyCommand::Activate { company_id } => {
             let active = matches!(cmd, CompanyCommand::Activate { .. });
@@ -161,14 +140,14 @@ pub async fn company(store: &dyn Store, cmd: &CompanyCommand, as_json: bool) -> 
             );
             print(
                 as_json,
-                json!({ "id": company_id, "active": active }),
+                &json!({ "id": company_id, "active": active }),
                 || {
                     format!(
                         "company {company_id} is now {}",
                         if active { "active" } else { "inactive" }
                     )
                 },
-            );
+            )?;
         }
     }
     Ok(())
@@ -204,19 +183,19 @@ pub async fn api_key(store: &dyn Store, cmd: &ApiKeyCommand, as_json: bool) -> a
                 create_api_key(store, company, name, environment, permissions, expires_at).await?;
             let mut value = key_json(&key);
             value["keySecret"] = json!(secret);
-            print(as_json, value, || {
+            print(as_json, &value, || {
                 format!(
                     "created API key {}\nsecret: {secret}\nStore the secret now: it is shown only this once.",
                     key.id
                 )
-            });
+            })?;
         }
         ApiKeyCommand::List { company } => {
             require_company(store, company).await?;
             let all = store.list_api_keys(company).await?;
             print(
                 as_json,
-                json!({ "data": all.iter().map(key_json).collect::<Vec<_>>() }),
+                &json!({ "data": all.iter().map(key_json).collect::<Vec<_>>() }),
                 || {
                     lines(&all, "no API keys in this company yet", |k| {
                         let state = if k.revoked_at.is_some() {
@@ -233,13 +212,15 @@ pub async fn api_key(store: &dyn Store, cmd: &ApiKeyCommand, as_json: bool) -> a
                         )
                     })
                 },
-            );
+            )?;
         }
         ApiKeyCommand::Revoke { key_id } => {
             revoke_api_key(store, key_id).await?;
-            print(as_json, json!({ "keyId": key_id, "revoked": true }), || {
-                format!("revoked API key {key_id}")
-            });
+            print(
+                as_json,
+                &json!({ "keyId": key_id, "revoked": true }),
+                || format!("revoked API key {key_id}"),
+            )?;
         }
     }
     Ok(())
@@ -298,7 +279,7 @@ pub async fn quickstart(
     let console = format!("{base}/console");
     print(
         as_json,
-        json!({
+        &json!({
             "company_id": company.id, "agent_id": agent.id, "keyId": key.id, "keySecret": secret,
             "curl": curl, "cli_env": cli_env, "client_env": seed_env, "chat_demo": demo,
             "console": console,
@@ -315,7 +296,7 @@ pub async fn quickstart(
                 company.id, agent.id, key.id
             )
         },
-    );
+    )?;
     Ok(())
 }
 

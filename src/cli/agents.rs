@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::admin::{lines, print, state_line};
+use super::output::{lines, print, state_line};
 use super::DbArgs;
 use crate::auth::require_company;
 use crate::domain::{format_ms, now_ms, Agent, Field};
@@ -21,42 +21,10 @@ pub struct AgentArgs {
 #[derive(Subcommand, Debug)]
 pub enum AgentCommand {
     /// Create an agent in a company.
-    Create {
-        #[arg(long)]
-        company: String,
-        #[arg(long)]
-        name: String,
-        /// Create it inactive (tokens cannot be issued for it).
-        #[arg(long)]
-        inactive: bool,
-        #[arg(long)]
-        prompt_template: Option<String>,
-        #[command(flatten)]
-        model: AgentModelArgs,
-    },
+    Create(CreateAgent),
     /// Change an agent's name, prompt template, model or active state; what
     /// is left out stays as it is.
-    Update {
-        #[arg(long)]
-        company: String,
-        agent_id: String,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long, conflicts_with = "clear_prompt_template")]
-        prompt_template: Option<String>,
-        /// Remove the prompt template (no system message is sent).
-        #[arg(long)]
-        clear_prompt_template: bool,
-        #[command(flatten)]
-        model: AgentModelArgs,
-        /// Forget the agent's own model: it uses the server's again.
-        #[arg(long, conflicts_with_all = ["llm_url", "llm_model"])]
-        clear_llm: bool,
-        #[arg(long, conflicts_with = "inactive")]
-        active: bool,
-        #[arg(long)]
-        inactive: bool,
-    },
+    Update(UpdateAgent),
     /// List a company's agents.
     List {
         #[arg(long)]
@@ -74,6 +42,44 @@ pub enum AgentCommand {
         company: String,
         agent_id: String,
     },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CreateAgent {
+    #[arg(long)]
+    company: String,
+    #[arg(long)]
+    name: String,
+    /// Create it inactive (tokens cannot be issued for it).
+    #[arg(long)]
+    inactive: bool,
+    #[arg(long)]
+    prompt_template: Option<String>,
+    #[command(flatten)]
+    model: AgentModelArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UpdateAgent {
+    #[arg(long)]
+    company: String,
+    agent_id: String,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long, conflicts_with = "clear_prompt_template")]
+    prompt_template: Option<String>,
+    /// Remove the prompt template (no system message is sent).
+    #[arg(long)]
+    clear_prompt_template: bool,
+    #[command(flatten)]
+    model: AgentModelArgs,
+    /// Forget the agent's own model: it uses the server's again.
+    #[arg(long, conflicts_with_all = ["llm_url", "llm_model"])]
+    clear_llm: bool,
+    #[arg(long, conflicts_with = "inactive")]
+    active: bool,
+    #[arg(long)]
+    inactive: bool,
 }
 
 /// An agent's own OpenAI-compatible model, overriding the server's default.
@@ -111,77 +117,8 @@ fn agent_json(a: &Agent) -> serde_json::Value {
 
 pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyhow::Result<()> {
     match cmd {
-        AgentCommand::Create {
-            company,
-            name,
-            inactive,
-            prompt_template,
-            model,
-        } => {
-            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
-            // A URL alone would send an empty model name unless the server
-            // has a default; say so now rather than at the first chat.
-            anyhow::ensure!(
-                model.llm_url.is_none() || model.llm_model.is_some(),
-                "--llm-url needs --llm-model too"
-            );
-            let mut changes = AgentChanges::default();
-            model.changes(&mut changes)?;
-            require_company(store, company).await?;
-            let now = now_ms();
-            let mut a = store
-                .create_agent(company, name, prompt_template.as_deref(), !inactive, now)
-                .await?;
-            if !changes.llm_url.is_absent() || !changes.llm_model.is_absent() {
-                a = store
-                    .update_agent(company, &a.id, &changes, now)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("agent {} vanished", a.id))?;
-            }
-            print(as_json, agent_json(&a), || {
-                format!("created agent {} ({})", a.id, a.name)
-            });
-        }
-        AgentCommand::Update {
-            company,
-            agent_id,
-            name,
-            prompt_template,
-            clear_prompt_template,
-            model,
-            clear_llm,
-            active,
-            inactive,
-        } => {
-            let mut changes = AgentChanges {
-                name: name.clone(),
-                ..AgentChanges::default()
-            };
-            if let Some(n) = name {
-                anyhow::ensure!(!n.trim().is_empty(), "--name must not be empty");
-            }
-            if let Some(t) = prompt_template {
-                changes.prompt_template = Field::Set(t.clone());
-            } else if *clear_prompt_template {
-                changes.prompt_template = Field::Null;
-            }
-            model.changes(&mut changes)?;
-            if *clear_llm {
-                changes.llm_url = Field::Null;
-                changes.llm_model = Field::Null;
-            }
-            if *active || *inactive {
-                changes.active = Some(*active);
-            }
-            require_company(store, company).await?;
-            let a = store
-                .update_agent(company, agent_id, &changes, now_ms())
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no agent {agent_id} in company {company}"))?;
-            print(as_json, agent_json(&a), || {
-                format!("updated agent {} ({})", a.id, a.name)
-            });
-        }
+        AgentCommand::Create(args) => create(store, args, as_json).await?,
+        AgentCommand::Update(args) => update(store, args, as_json).await?,
         AgentCommand::List { company } => {
             require_company(store, company).await?;
             let mut all = Vec::new();
@@ -196,13 +133,13 @@ pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyh
             }
             print(
                 as_json,
-                json!({ "data": all.iter().map(agent_json).collect::<Vec<_>>() }),
+                &json!({ "data": all.iter().map(agent_json).collect::<Vec<_>>() }),
                 || {
                     lines(&all, "no agents in this company yet", |a| {
                         state_line(&a.id, a.active, &a.name)
                     })
                 },
-            );
+            )?;
         }
         AgentCommand::Deactivate { company, agent_id }
         | AgentCommand::Activate { company, agent_id } => {
@@ -214,13 +151,94 @@ pub async fn agent(store: &dyn Store, cmd: &AgentCommand, as_json: bool) -> anyh
                     .await?,
                 "no agent {agent_id} in company {company}"
             );
-            print(as_json, json!({ "id": agent_id, "active": active }), || {
-                format!(
-                    "agent {agent_id} is now {}",
-                    if active { "active" } else { "inactive" }
-                )
-            });
+            print(
+                as_json,
+                &json!({ "id": agent_id, "active": active }),
+                || {
+                    format!(
+                        "agent {agent_id} is now {}",
+                        if active { "active" } else { "inactive" }
+                    )
+                },
+            )?;
         }
     }
+    Ok(())
+}
+
+async fn create(store: &dyn Store, args: &CreateAgent, as_json: bool) -> anyhow::Result<()> {
+    let CreateAgent {
+        company,
+        name,
+        inactive,
+        prompt_template,
+        model,
+    } = args;
+    anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+    // A URL alone would send an empty model name unless the server
+    // has a default; say so now rather than at the first chat.
+    anyhow::ensure!(
+        model.llm_url.is_none() || model.llm_model.is_some(),
+        "--llm-url needs --llm-model too"
+    );
+    let mut changes = AgentChanges::default();
+    model.changes(&mut changes)?;
+    require_company(store, company).await?;
+    let now = now_ms();
+    let mut a = store
+        .create_agent(company, name, prompt_template.as_deref(), !inactive, now)
+        .await?;
+    if !changes.llm_url.is_absent() || !changes.llm_model.is_absent() {
+        a = store
+            .update_agent(company, &a.id, &changes, now)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("agent {} vanished", a.id))?;
+    }
+    print(as_json, &agent_json(&a), || {
+        format!("created agent {} ({})", a.id, a.name)
+    })?;
+    Ok(())
+}
+
+async fn update(store: &dyn Store, args: &UpdateAgent, as_json: bool) -> anyhow::Result<()> {
+    let UpdateAgent {
+        company,
+        agent_id,
+        name,
+        prompt_template,
+        clear_prompt_template,
+        model,
+        clear_llm,
+        active,
+        inactive,
+    } = args;
+    let mut changes = AgentChanges {
+        name: name.clone(),
+        ..AgentChanges::default()
+    };
+    if let Some(n) = name {
+        anyhow::ensure!(!n.trim().is_empty(), "--name must not be empty");
+    }
+    if let Some(t) = prompt_template {
+        changes.prompt_template = Field::Set(t.clone());
+    } else if *clear_prompt_template {
+        changes.prompt_template = Field::Null;
+    }
+    model.changes(&mut changes)?;
+    if *clear_llm {
+        changes.llm_url = Field::Null;
+        changes.llm_model = Field::Null;
+    }
+    if *active || *inactive {
+        changes.active = Some(*active);
+    }
+    require_company(store, company).await?;
+    let a = store
+        .update_agent(company, agent_id, &changes, now_ms())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no agent {agent_id} in company {company}"))?;
+    print(as_json, &agent_json(&a), || {
+        format!("updated agent {} ({})", a.id, a.name)
+    })?;
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use super::output::print;
 use super::{Cli, DbArgs};
 
 #[derive(clap::Args, Debug)]
@@ -20,18 +21,13 @@ pub struct BackupArgs {
 pub async fn run(cli: &Cli, args: &BackupArgs, as_json: bool) -> anyhow::Result<()> {
     let url = args.db.database_url.as_deref().unwrap_or(&cli.database_url);
     let report = crate::store::backup_sqlite(url, &args.to).await?;
-    if as_json {
-        println!(
-            "{}",
-            json!({ "backup": report.path.display().to_string(), "bytes": report.bytes, "integrity_check": "ok" })
-        );
-    } else {
-        println!(
+    let value = json!({ "backup": report.path.display().to_string(), "bytes": report.bytes, "integrity_check": "ok" });
+    print(as_json, &value, || {
+        format!(
             "backed up {} to {} ({} bytes, integrity check ok)",
             super::redact(url),
             report.path.display(),
             report.bytes
-        );
-    }
-    Ok(())
+        )
+    })
 }

@@ -4,7 +4,8 @@
 use clap::Subcommand;
 use performchat_client::Conversation;
 
-use super::remote::{one_line, print_json, table, ApiArgs};
+use super::output::{one_line, print, show, table};
+use super::remote::ApiArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct ConversationsArgs {
@@ -70,55 +71,50 @@ pub async fn run(args: &ConversationsArgs, as_json: bool) -> anyhow::Result<()> 
             let found = client
                 .list_conversations(customer_user_id.as_deref(), *page, *limit)
                 .await?;
-            if as_json {
-                return print_json(&found);
-            }
-            let rows: Vec<Vec<String>> = found
-                .data
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.id.clone(),
-                        c.customer_user_id.clone(),
-                        c.message_count.to_string(),
-                        c.updated_at.clone(),
-                        one_line(c.title.as_deref().unwrap_or("-")),
-                    ]
-                })
-                .collect();
-            println!(
-                "{}",
-                table(
-                    &["ID", "CUSTOMER USER", "MESSAGES", "UPDATED", "TITLE"],
-                    &rows
-                )
-            );
-            let p = found.pagination;
-            eprintln!(
-                "page {} of {} ({} conversations)",
-                p.page, p.total_pages, p.total
-            );
+            show(as_json, &found, |found| {
+                let rows: Vec<Vec<String>> = found
+                    .data
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.id.clone(),
+                            c.customer_user_id.clone(),
+                            c.message_count.to_string(),
+                            c.updated_at.clone(),
+                            one_line(c.title.as_deref().unwrap_or("-")),
+                        ]
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    table(
+                        &["ID", "CUSTOMER USER", "MESSAGES", "UPDATED", "TITLE"],
+                        &rows
+                    )
+                );
+                let p = found.pagination;
+                eprintln!(
+                    "page {} of {} ({} conversations)",
+                    p.page, p.total_pages, p.total
+                );
+            })?;
         }
         ConversationsCommand::Get { id } => {
             let c = client.get_conversation(id).await?;
-            if as_json {
-                return print_json(&c);
-            }
-            println!("{}", conversation_text(&c));
+            print(as_json, &c, || conversation_text(&c))?;
         }
         ConversationsCommand::Messages { id, page, limit } => {
             let found = client.list_messages(id, *page, *limit).await?;
-            if as_json {
-                return print_json(&found);
-            }
-            for m in &found.data {
-                println!("[{}] {}: {}", m.created_at, m.role, m.content);
-            }
-            let p = found.pagination;
-            eprintln!(
-                "page {} of {} ({} messages)",
-                p.page, p.total_pages, p.total
-            );
+            show(as_json, &found, |found| {
+                for m in &found.data {
+                    println!("[{}] {}: {}", m.created_at, m.role, m.content);
+                }
+                let p = found.pagination;
+                eprintln!(
+                    "page {} of {} ({} messages)",
+                    p.page, p.total_pages, p.total
+                );
+            })?;
         }
     }
     Ok(())

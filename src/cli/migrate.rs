@@ -4,6 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 
+use super::output::print;
 use crate::domain::DatabaseUrl;
 use crate::store::{copy_store, ConnectOptions, Progress, SqlStore};
 
@@ -57,22 +58,23 @@ pub async fn run(args: &MigrateStoreArgs, pool_size: u32, as_json: bool) -> anyh
     to.close().await;
     let report = result?;
 
-    if as_json {
-        let tables: serde_json::Map<String, serde_json::Value> = report
-            .tables
-            .iter()
-            .map(|(name, n)| (name.clone(), json!(n)))
-            .collect();
-        println!("{}", json!({ "copied": tables, "verified": true }));
-    } else {
-        let summary: Vec<String> = report
-            .tables
-            .iter()
-            .map(|(name, n)| format!("{n} {name}"))
-            .collect();
-        println!("copied and verified: {}", summary.join(", "));
-    }
-    Ok(())
+    let tables: serde_json::Map<String, serde_json::Value> = report
+        .tables
+        .iter()
+        .map(|(name, n)| (name.clone(), json!(n)))
+        .collect();
+    print(
+        as_json,
+        &json!({ "copied": tables, "verified": true }),
+        || {
+            let summary: Vec<String> = report
+                .tables
+                .iter()
+                .map(|(name, n)| format!("{n} {name}"))
+                .collect();
+            format!("copied and verified: {}", summary.join(", "))
+        },
+    )
 }
 
 async fn open(role: &str, url: &str, options: &ConnectOptions) -> anyhow::Result<SqlStore> {

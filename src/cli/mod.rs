@@ -8,6 +8,7 @@ pub mod chat;
 pub mod conversations;
 mod logs;
 pub mod migrate;
+pub mod output;
 mod public_url;
 pub mod remote;
 mod serve;

@@ -1,9 +1,9 @@
 //! What the commands that talk to a server over HTTP (`users`, `token`) share:
-//! where the server is, the API key, and output helpers.
+//! where the server is and the API key.
 
 use crate::domain::Secret;
 use anyhow::Context;
-use performchat_client::{Client, CustomerUser};
+use performchat_client::Client;
 
 /// The server and key, from flags or the environment.
 #[derive(clap::Args, Debug)]
@@ -71,87 +71,4 @@ pub fn explain(err: anyhow::Error, url: &str) -> anyhow::Error {
     anyhow::anyhow!(
         "cannot reach the performchat server at {url} ({cause}): start it with `performchat serve`, or set PERFORMCHAT_URL (or --url) to the address it listens on"
     )
-}
-
-pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string(value)?);
-    Ok(())
-}
-
-/// A user as `key: value` lines.
-pub fn user_text(u: &CustomerUser) -> String {
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    [
-        ("id", u.id.clone()),
-        ("external_id", u.external_id.clone()),
-        ("name", or_dash(&u.name)),
-        ("email", or_dash(&u.email)),
-        ("active", u.active.to_string()),
-        (
-            "metadata",
-            serde_json::Value::Object(u.metadata.clone()).to_string(),
-        ),
-        ("created_at", u.created_at.clone()),
-        ("updated_at", u.updated_at.clone()),
-        ("last_seen_at", or_dash(&u.last_seen_at)),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k:<13} {}", one_line(v)))
-    .collect::<Vec<_>>()
-    .join("\n")
-}
-
-/// Control characters (a newline in a name) shown escaped, so one value
-/// stays on one line.
-pub fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// Left-aligned columns, two spaces apart.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-            .collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    let mut out = vec![line(headers.to_vec())];
-    out.extend(
-        rows.iter()
-            .map(|r| line(r.iter().map(String::as_str).collect())),
-    );
-    out.join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tables_align_and_escape() {
-        let t = table(
-            &["ID", "NAME"],
-            &[
-                vec!["cu_1".into(), one_line("a\nb")],
-                vec!["cu_22".into(), "é".into()],
-            ],
-        );
-        assert_eq!(t, "ID     NAME\ncu_1   a\\nb\ncu_22  é");
-    }
 }

@@ -3,7 +3,8 @@
 use clap::Subcommand;
 use performchat_client::TokenRequest;
 
-use super::remote::{print_json, user_text, ApiArgs};
+use super::output::{print, show, user_text};
+use super::remote::ApiArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct TokenArgs {
@@ -48,35 +49,33 @@ pub async fn run(args: &TokenArgs, as_json: bool) -> anyhow::Result<()> {
             let mut request = TokenRequest::new(user_id, agent_id);
             request.expires_in = expires_in.clone();
             let issued = client.issue_token(&request).await?;
-            if as_json {
-                return print_json(&issued);
-            }
-            println!("{}", issued.token);
-            eprintln!(
-                "for customer user {} until {}",
-                issued.customer_user.id, issued.expires_at
-            );
+            show(as_json, &issued, |issued| {
+                println!("{}", issued.token);
+                eprintln!(
+                    "for customer user {} until {}",
+                    issued.customer_user.id, issued.expires_at
+                );
+            })?;
         }
         TokenCommand::Invalidate { customer_user_id } => {
             let done = client.invalidate_tokens(customer_user_id).await?;
-            if as_json {
-                return print_json(&done);
-            }
-            println!(
-                "{}: tokens invalidated, token version now {}",
-                done.customer_user_id, done.new_token_version
-            );
+            print(as_json, &done, || {
+                format!(
+                    "{}: tokens invalidated, token version now {}",
+                    done.customer_user_id, done.new_token_version
+                )
+            })?;
         }
         TokenCommand::Verify { token } => {
             let verified = client.verify_token(token).await?;
-            if as_json {
-                return print_json(&verified);
-            }
-            println!(
-                "valid until {} for agent {}",
-                verified.expires_at, verified.agent.id
-            );
-            println!("{}", user_text(&verified.customer_user));
+            print(as_json, &verified, || {
+                format!(
+                    "valid until {} for agent {}\n{}",
+                    verified.expires_at,
+                    verified.agent.id,
+                    user_text(&verified.customer_user)
+                )
+            })?;
         }
     }
     Ok(())

@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use performchat_client::{Client, CustomerUser, Metadata, UserFilter, UserUpdate};
 
-use super::remote::{one_line, print_json, table, user_text, ApiArgs};
+use super::output::{one_line, print, show, table, user_text};
+use super::remote::ApiArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct UsersArgs {
@@ -139,35 +140,33 @@ async fn list(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let result = client.list_users(filter, page, limit).await?;
-    if as_json {
-        return print_json(&result);
-    }
-    let rows: Vec<Vec<String>> = result
-        .data
-        .iter()
-        .map(|u| {
-            let text = |v: &Option<String>| one_line(v.as_deref().unwrap_or("-"));
-            vec![
-                u.id.clone(),
-                one_line(&u.external_id),
-                text(&u.name),
-                text(&u.email),
-                if u.active { "yes" } else { "no" }.into(),
-                text(&u.last_seen_at),
-            ]
-        })
-        .collect();
-    let headers = ["ID", "EXTERNAL ID", "NAME", "EMAIL", "ACTIVE", "LAST SEEN"];
-    println!("{}", table(&headers, &rows));
-    let p = result.pagination;
-    println!(
-        "page {} of {}, {} user{} in all",
-        p.page,
-        p.total_pages,
-        p.total,
-        if p.total == 1 { "" } else { "s" }
-    );
-    Ok(())
+    show(as_json, &result, |result| {
+        let rows: Vec<Vec<String>> = result
+            .data
+            .iter()
+            .map(|u| {
+                let text = |v: &Option<String>| one_line(v.as_deref().unwrap_or("-"));
+                vec![
+                    u.id.clone(),
+                    one_line(&u.external_id),
+                    text(&u.name),
+                    text(&u.email),
+                    if u.active { "yes" } else { "no" }.into(),
+                    text(&u.last_seen_at),
+                ]
+            })
+            .collect();
+        let headers = ["ID", "EXTERNAL ID", "NAME", "EMAIL", "ACTIVE", "LAST SEEN"];
+        println!("{}", table(&headers, &rows));
+        let p = &result.pagination;
+        println!(
+            "page {} of {}, {} user{} in all",
+            p.page,
+            p.total_pages,
+            p.total,
+            if p.total == 1 { "" } else { "s" }
+        );
+    })
 }
 
 async fn get(client: &Client, args: &GetArgs, as_json: bool) -> anyhow::Result<()> {
@@ -183,15 +182,11 @@ async fn get(client: &Client, args: &GetArgs, as_json: bool) -> anyhow::Result<(
             .with_context(|| format!("no customer user with e-mail {email:?}"))?,
         (None, None, None) => bail!("give an id, --external-id or --email"),
     };
-    show(&user, as_json)
+    show_user(&user, as_json)
 }
 
-fn show(user: &CustomerUser, as_json: bool) -> anyhow::Result<()> {
-    if as_json {
-        return print_json(user);
-    }
-    println!("{}", user_text(user));
-    Ok(())
+fn show_user(user: &CustomerUser, as_json: bool) -> anyhow::Result<()> {
+    print(as_json, user, || user_text(user))
 }
 
 fn json_object(flag: &str, text: &str) -> anyhow::Result<Metadata> {
@@ -238,17 +233,15 @@ async fn update(client: &Client, args: &UpdateArgs, as_json: bool) -> anyhow::Re
     } else {
         client.update_user(&args.id, &changes).await?
     };
-    show(&user, as_json)
+    show_user(&user, as_json)
 }
 
 async fn stats(client: &Client, as_json: bool) -> anyhow::Result<()> {
     let s = client.user_stats().await?;
-    if as_json {
-        return print_json(&s);
-    }
-    println!("total      {}", s.total);
-    println!("active     {}", s.active);
-    println!("last day   {}", s.last_day);
-    println!("last week  {}", s.last_week);
-    Ok(())
+    show(as_json, &s, |s| {
+        println!("total      {}", s.total);
+        println!("active     {}", s.active);
+        println!("last day   {}", s.last_day);
+        println!("last week  {}", s.last_week);
+    })
 }

@@ -3,6 +3,7 @@
 //! the handlers never re-check them.
 
 mod chat;
+mod error_chain;
 mod expires_in;
 mod fields;
 mod filter;
@@ -17,6 +18,7 @@ mod time;
 pub use chat::{
     title_from_message, Conversation, Message, MessageContent, Role, Title, MAX_MESSAGE_CHARS,
 };
+pub use error_chain::error_chain;
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};
 pub use filter::{EmailQuery, ExternalIdQuery, FilterValue, UserFilter, UserFilterBody};

@@ -24,7 +24,7 @@ impl Endpoint for AgentsRead {
         ("page" = Option<i64>, Query, minimum = 1, maximum = 4294967295.0, description = "≥ 1, default 1"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20"),
     ),
-    responses((status = 200, body = AgentList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
+    responses((status = 200, body = AgentList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
     call: Call<AgentsRead, Paged>,
@@ -39,7 +39,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/agents/{id}", tag = "agents",
     params(("id" = String, Path, description = "Agent id (agent_…)")),
-    responses((status = 200, body = AgentView), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AgentView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<SharedState>,
     PathId(id): PathId,

@@ -38,7 +38,7 @@ pub async fn serve(
 
     loop {
         // At the cap, stop accepting: new clients wait in the kernel's
-        // backlog rather than being refused outright.
+        // backlog rather than being turned away outright.
         let permit = tokio::select! {
             permit = Arc::clone(&permits).acquire_owned() => permit.expect("the semaphore is never closed"),
             () = &mut shutdown => break,

@@ -68,7 +68,7 @@ impl LogSlot {
         self.noted().key_id = Some(key_id.to_owned());
     }
 
-    /// A key taken from memory turned out refused: log no key, as for any refusal.
+    /// A key taken from memory turned out not to hold: log no key, as for any failed authentication.
     pub fn clear_key(&self) {
         self.noted().key_id = None;
     }

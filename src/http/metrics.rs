@@ -33,7 +33,7 @@ pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
     metrics::histogram!(DURATION, "method" => method, "route" => route).record(seconds);
 }
 
-/// Counts one request refused by a rate limit (`policy`: tokens, api, chat,
+/// Counts one request turned away by a rate limit (`policy`: tokens, api, chat,
 /// or auth for the failed-authentication lockout).
 pub fn record_refusal(policy: &'static str) {
     metrics::counter!("rate_limit_refusals_total", "policy" => policy).increment(1);

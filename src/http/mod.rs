@@ -1,18 +1,21 @@
-//! The HTTP layer: thin handlers, one module per resource.
+//! The HTTP layer: thin handlers, grouped by resource (`agents`,
+//! `conversations`, `tokens`, `users`, `chat`, `widget`), with the way in
+//! (`extract`, `query`), the request frame (`conn`, `deadline`, `linger`,
+//! `log`, `rate_limit`, `metrics`) and the document (`openapi`, `views`,
+//! `ops`) beside them.
 
 mod agents;
 mod chat;
 mod console;
 mod conversations;
 pub mod extract;
-pub mod keyed;
 mod knowledge;
-pub mod limit;
 mod linger;
 pub mod log;
 pub mod metrics;
 pub mod no_store;
 mod openapi;
+pub mod rate_limit;
 // Connections and time limits.
 pub mod conn;
 pub mod deadline;
@@ -128,7 +131,7 @@ pub fn router(state: SharedState) -> Router {
         .layer(CatchPanicLayer::custom(ops::panic_response))
         .layer(axum::middleware::from_fn_with_state(
             state,
-            limit::rate_limit_layer,
+            rate_limit::rate_limit_layer,
         ))
         .service(routes);
     Router::new().fallback_service(framed)
@@ -142,7 +145,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = state.config.shutdown_grace;
-    let replies = Arc::clone(&state.replies);
+    let replies = Arc::clone(&state.chat.replies);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;

@@ -1,7 +1,7 @@
 //! What the document says about every route at once, added to what the
 //! handlers' own annotations say: how callers authenticate, the credential
 //! fields every API-key body may carry, and the error statuses any route can
-//! answer whatever it does (a malformed body, a refused key, a rate limit, a
+//! answer whatever it does (a malformed body, a rejected key, a rate limit, a
 //! busy database). Applied by path, so a handler moved to another file keeps
 //! them.
 
@@ -112,7 +112,7 @@ fn unique_operation_id(op: &mut Operation, ids: &BTreeMap<String, usize>) {
 }
 
 /// An optional body (`Option<T>` in an annotation) may be left out, but
-/// when sent it must be the object: a JSON `null` body is refused like any
+/// when sent it must be the object: a JSON `null` body is rejected like any
 /// other non-object. utoipa writes it as "null or T"; the document says
 /// "T, not required".
 fn body_may_be_left_out(op: &mut Operation) {
@@ -183,7 +183,7 @@ fn body_schema_name(op: &Operation) -> Option<String> {
 }
 
 /// Every API-key body may carry the credentials, so a body schema that
-/// refuses unknown fields must list them.
+/// rejects unknown fields must list them.
 fn add_credential_fields(doc: &mut OpenApi, names: &BTreeSet<String>) {
     let Some(components) = doc.components.as_mut() else {
         return;

@@ -104,7 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_repeated_parameters_are_refused() {
+    fn unknown_and_repeated_parameters_are_rejected() {
         assert!(QueryParams::parse(Some("externalId=x"), &["page"]).is_err());
         assert!(QueryParams::parse(Some("page=1&page=2"), &["page"]).is_err());
     }

@@ -6,7 +6,6 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{Call, Endpoint};
-use super::keyed::KeyedCall;
 use super::no_store::NoStore;
 use super::views::{
     AgentBrief, ApiKeyBrief, ErrorBody, InvalidateResponse, TokenResponse, TokenUserView,
@@ -16,6 +15,7 @@ use crate::app::SharedState;
 use crate::auth::{check_token, Claims, TokenAudience};
 use crate::domain::{format_secs, ExpiresIn, ExternalId, Permission};
 use crate::error::{ApiError, ApiResult};
+use crate::http::query::QueryParams;
 use crate::limits::Policy;
 use crate::store::TokenUser;
 
@@ -36,6 +36,7 @@ pub struct TokenRequest {
 impl Endpoint for TokenRequest {
     const PERMISSION: Permission = Permission::ChatSend;
     const POLICY: Policy = Policy::Tokens;
+    const REMEMBERED: bool = true;
 }
 
 #[utoipa::path(post, path = "/auth/token", tag = "auth",
@@ -43,46 +44,42 @@ impl Endpoint for TokenRequest {
     responses(
         (status = 200, body = TokenResponse),
         (status = 400, description = "Invalid field, unknown or inactive agent, inactive user", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
+        (status = 401, body = ErrorBody),
     ))]
 pub async fn issue(
     State(state): State<SharedState>,
-    call: KeyedCall<TokenRequest>,
+    call: Call<TokenRequest>,
 ) -> ApiResult<NoStore<Json<TokenResponse>>> {
-    // No query parameters are taken here: refuse any, as every endpoint does.
-    let KeyedCall {
-        key,
-        body: req,
-        mut check,
-        ..
-    } = call;
-    let fields = ExternalId::parse("userId", req.user_id)
-        .and_then(|id| {
-            let expires_in = match req.expires_in {
-                None => ExpiresIn::default_within(state.config.max_token_ttl_secs),
-                Some(text) => ExpiresIn::parse(&text, state.config.max_token_ttl_secs)?,
-            };
-            Ok((id, expires_in))
-        })
-        .map_err(ApiError::BadRequest);
-    let (external_id, expires_in) = match fields {
-        Ok(fields) => fields,
-        Err(error) => return Err(check.refuse(&state, error).await),
+    let max_ttl = state.config.max_token_ttl_secs;
+    let read = |req: TokenRequest, _: &QueryParams| {
+        let external_id = ExternalId::parse("userId", req.user_id).map_err(ApiError::BadRequest)?;
+        let expires_in = match req.expires_in {
+            None => ExpiresIn::default_within(max_ttl),
+            Some(text) => ExpiresIn::parse(&text, max_ttl).map_err(ApiError::BadRequest)?,
+        };
+        Ok((req.agent_id, external_id, expires_in))
     };
     let now = crate::domain::now_ms();
+    let issued = call.run(
+        &state,
+        read,
+        |store, (agent_id, external_id, _), key, remembered| {
+            let found = store.user_for_token(
+                &key.company_id,
+                agent_id,
+                external_id.as_str(),
+                now,
+                remembered,
+            );
+            // Declined for the key alone: nothing was written.
+            Box::pin(async move {
+                let found = found.await?;
+                Ok((!matches!(found, TokenUser::KeyRefused)).then_some(found))
+            })
+        },
+    );
+    let (key, (agent_id, _, expires_in), found) = issued.await?;
     let company_id = &key.company_id;
-    let issue = |proof| {
-        let store = &state.store;
-        store.user_for_token(company_id, &req.agent_id, external_id.as_str(), now, proof)
-    };
-    let mut found = issue(check.proof(&key)).await?;
-    check
-        .settle(&state, &key, !matches!(found, TokenUser::KeyRefused))
-        .await?;
-    if matches!(found, TokenUser::KeyRefused) {
-        // The key holds after all (read again just now): write without proof.
-        found = issue(None).await?;
-    }
     let (agent_name, user) = match found {
         TokenUser::Issued { agent_name, user } => (agent_name, *user),
         TokenUser::AgentNotFound => return Err(ApiError::bad_request("Agent not found")),
@@ -90,13 +87,13 @@ pub async fn issue(
         TokenUser::KeyRefused => return Err(ApiError::Unauthorized("Invalid API credentials")),
     };
     let iat = now.div_euclid(1000);
-    let claims = Claims::for_user(&user, company_id, &req.agent_id, iat, expires_in.seconds())
+    let claims = Claims::for_user(&user, company_id, &agent_id, iat, expires_in.seconds())
         .with_chat_permissions(key.permissions);
     let view = TokenUserView {
         id: user.id,
         external_id: user.external_id,
         company_id: company_id.clone(),
-        agent_id: req.agent_id.clone(),
+        agent_id: agent_id.clone(),
     };
     // The answer is a credential: no cache may keep it.
     Ok(NoStore(Json(TokenResponse {
@@ -104,7 +101,7 @@ pub async fn issue(
         customer_user: view.clone(),
         user: view,
         agent: AgentBrief {
-            id: req.agent_id,
+            id: agent_id,
             name: agent_name,
             active: true,
         },
@@ -129,13 +126,12 @@ impl Endpoint for InvalidateRequest {
     responses(
         (status = 200, body = InvalidateResponse),
         (status = 400, description = "Customer user not found or does not belong to your company", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
+        (status = 401, body = ErrorBody),
     ))]
 pub async fn invalidate(
     State(state): State<SharedState>,
     call: Call<InvalidateRequest>,
 ) -> ApiResult<Json<InvalidateResponse>> {
-    // No query parameters are taken here: refuse any, as every endpoint does.
     let user_id = call.body.customer_user_id;
     let version = state
         .store
@@ -168,13 +164,11 @@ impl Endpoint for VerifyRequest {
         (status = 200, body = VerifyResponse),
         (status = 400, description = "token missing or not a string, an unknown field", body = ErrorBody),
         (status = 401, description = "Invalid or expired token, inactive user or agent, invalidated token, other company", body = ErrorBody),
-        (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody),
     ))]
 pub async fn verify(
     State(state): State<SharedState>,
     call: Call<VerifyRequest>,
 ) -> ApiResult<Json<VerifyResponse>> {
-    // No query parameters are taken here: refuse any, as every endpoint does.
     let checked = check_token(
         state.store.as_ref(),
         &state.signer,

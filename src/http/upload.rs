@@ -1,6 +1,6 @@
 //! Knowledge documents arrive as JSON or as `multipart/form-data` with a
 //! `file` part. Both go through the API-key extractor's checks in the same
-//! order (`extract::authenticate_fields`): a form's text fields play the
+//! order (`Call::from_fields`): a form's text fields play the
 //! JSON body's part, so `keyId`/`keySecret` may be form fields too, beside
 //! Basic auth and the `X-Api-Key-*` headers. Either body may be 20 MiB.
 
@@ -9,7 +9,7 @@ use axum::http::header;
 use http_body_util::Limited;
 use serde_json::{Map, Value};
 
-use super::extract::{authenticate_fields, too_large, Call, Endpoint, NoQuery};
+use super::extract::{too_large, Call, Endpoint, NoQuery};
 use crate::app::SharedState;
 use crate::domain::ContentType;
 use crate::error::ApiError;
@@ -56,7 +56,7 @@ impl<J: Endpoint, F: Endpoint> FromRequest<SharedState> for DocumentRequest<J, F
             ApiError::bad_request(format!("Malformed multipart body: {}", e.body_text()))
         })?;
         let (fields, file) = read_form(multipart).await?;
-        let (call, _) = authenticate_fields::<F, NoQuery>(parts, fields, state, false).await?;
+        let call = Call::<F, NoQuery>::from_fields(parts, fields, state).await?;
         let file = file
             .ok_or_else(|| ApiError::bad_request("file: a multipart upload needs a `file` part"))?;
         Ok(DocumentRequest::Form(call, file))

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::PageRequest;
-use crate::domain::{Conversation, Message, Source};
+use crate::domain::{Conversation, CustomerUser, Message, Source};
 use crate::store::StoreResult;
 
 /// Who holds a conversation's reply lease, and until when (ms since the epoch).
@@ -13,6 +13,16 @@ pub struct Lease {
     /// Unique per reply, so only the reply that took the lease releases it.
     pub owner: String,
     pub until: i64,
+}
+
+impl Lease {
+    /// The lease `owner` holds from `now` (ms) for `lasting`.
+    pub fn from(owner: String, now: i64, lasting: std::time::Duration) -> Self {
+        Lease {
+            owner,
+            until: now + lasting.as_millis() as i64,
+        }
+    }
 }
 
 /// What asking to start a reply found.
@@ -38,6 +48,17 @@ pub struct ChatOwner<'a> {
     pub company_id: &'a str,
     pub customer_user_id: &'a str,
     pub agent_id: &'a str,
+}
+
+impl<'a> ChatOwner<'a> {
+    /// `user` chatting with the agent `agent_id`.
+    pub fn new(user: &'a CustomerUser, agent_id: &'a str) -> Self {
+        ChatOwner {
+            company_id: &user.company_id,
+            customer_user_id: &user.id,
+            agent_id,
+        }
+    }
 }
 
 #[async_trait]

@@ -1,6 +1,12 @@
 //! Persistence. [`Store`] is the seam the HTTP layer and the CLI talk to; the
-//! one implementation, [`SqlStore`], runs the same SQL on SQLite and PostgreSQL
-//! with the few dialect differences kept in `dialect.rs`.
+//! one implementation, [`SqlStore`], runs the same SQL on SQLite and PostgreSQL.
+//! Connecting, pool settings and the error mapping of each database live in
+//! `dialect.rs`. Where the two are best served differently, the choice is
+//! one `match` on `Backend` next to the statement it concerns (placeholders in
+//! `sql/bulk.rs`, a planner hint in `sql/lookup.rs`, the name search in
+//! `sql.rs`, the export in `sql/recipes.rs`); SQLite's own paths (point reads
+//! off the pool in `sql/fast.rs`, group commit in `sql/group.rs`) and
+//! PostgreSQL's streamed export (`sql/export_pg.rs`) have modules of their own.
 //!
 //! Every tenant-scoped method takes the company id first, and every
 //! per-tenant index leads with `company_id`, so a query never touches another
@@ -122,12 +128,14 @@ pub trait Store:
         filter: &UserFilter,
         page: PageRequest,
     ) -> StoreResult<(Vec<CustomerUser>, i64)>;
-    /// [`Store::list_users`] for the key's company, `None` when the key no
-    /// longer holds. A lookup by external id checks the key in its own
-    /// statement; other filters check it in one statement before.
-    async fn list_users_with_key(
+    /// [`Store::list_users`], checking the remembered `key` (when given) in
+    /// the same statement: `None` when that key no longer holds. A lookup by
+    /// external id checks the key in its own statement; other filters check
+    /// it in one statement before.
+    async fn list_users_checking_key(
         &self,
-        key: KeyProof<'_>,
+        company_id: &str,
+        key: Option<KeyProof<'_>>,
         filter: &UserFilter,
         page: PageRequest,
     ) -> StoreResult<Option<(Vec<CustomerUser>, i64)>>;

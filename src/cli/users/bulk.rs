@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use performchat_client::{BulkResult, BulkUpdate, Client, BULK_MAX};
 
-use crate::cli::remote::{one_line, print_json};
+use crate::cli::output::{one_line, print};
 
 #[derive(clap::Args, Debug)]
 pub struct BulkArgs {
@@ -52,19 +52,17 @@ pub async fn run(client: &Client, args: &BulkArgs, as_json: bool) -> anyhow::Res
 }
 
 fn report(r: &BulkResult, as_json: bool) -> anyhow::Result<()> {
-    if as_json {
-        return print_json(r);
-    }
-    let id = one_line(&r.external_id);
-    match (r.success, r.created) {
-        (true, Some(true)) => println!("created  {id}"),
-        (true, _) => println!("updated  {id}"),
-        (false, _) => println!(
-            "failed   {id}: {}",
-            one_line(r.error.as_deref().unwrap_or("no reason given"))
-        ),
-    }
-    Ok(())
+    print(as_json, r, || {
+        let id = one_line(&r.external_id);
+        match (r.success, r.created) {
+            (true, Some(true)) => format!("created  {id}"),
+            (true, _) => format!("updated  {id}"),
+            (false, _) => format!(
+                "failed   {id}: {}",
+                one_line(r.error.as_deref().unwrap_or("no reason given"))
+            ),
+        }
+    })
 }
 
 /// The changes with their line numbers; blank lines are skipped.

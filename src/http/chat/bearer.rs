@@ -46,7 +46,7 @@ impl FromRequestParts<SharedState> for ChatUser {
 }
 
 /// A chat request's JSON body (an empty body reads as `{}`); every field
-/// outside `T` is refused, credentials included. Then its query string,
+/// outside `T` is rejected, credentials included. Then its query string,
 /// checked against `Q` as [`Call`](crate::http::extract::Call) does.
 pub struct ChatBody<T, Q = NoQuery>(pub T, pub QueryParams, pub PhantomData<fn() -> Q>);
 

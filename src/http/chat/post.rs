@@ -18,7 +18,7 @@ use crate::chat::{post_message, ReplyEvent};
 use crate::domain::MessageContent;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::PathId;
-use crate::http::limit::RateScope;
+use crate::http::rate_limit::RateScope;
 use crate::http::views::{ErrorBody, MessageView};
 use crate::limits::Policy;
 
@@ -62,7 +62,6 @@ fn wants_sse(headers: &HeaderMap) -> bool {
         (status = 201, body = Exchange),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "A reply is already being generated", body = ErrorBody),
-        (status = 429, body = ErrorBody),
         (status = 502, description = "Language model unavailable", body = ErrorBody),
     ))]
 pub async fn post(
@@ -75,12 +74,21 @@ pub async fn post(
 ) -> ApiResult<Response> {
     let content = MessageContent::parse(body.content).map_err(ApiError::BadRequest)?;
     // The message is accepted for processing from here on: a valid message
-    // spends the customer user's `chat` budget (docs/API.md §0.4), and a refused one
+    // spends the customer user's `chat` budget (docs/API.md §0.4), and a rejected one
     // (429) stores nothing.
     limits.enforce(&state, Policy::Chat, &t.user.id).await?;
     let rag = t.claims.allows(crate::domain::Permission::RagAccess);
     let streaming = wants_sse(&headers);
-    let started = post_message(&state, &t.user, &t.agent, &id, &content, rag, streaming).await?;
+    let started = post_message(
+        &state.chat,
+        &t.user,
+        &t.agent,
+        &id,
+        &content,
+        rag,
+        streaming,
+    )
+    .await?;
     let question = MessageView::from(started.question);
     if streaming {
         let mut response = sse(question, started.events).into_response();
@@ -102,7 +110,7 @@ pub async fn post(
                 };
                 return Ok((StatusCode::CREATED, Json(body)).into_response());
             }
-            ReplyEvent::Failed(e) => return Err(e),
+            ReplyEvent::Failed(e) => return Err(e.into()),
         }
     }
     // The task ends every reply with Done or Failed; only a panic gets here.
@@ -148,7 +156,9 @@ fn sse(
                     json_event("assistant_message", &MessageView::from(reply)),
                     true,
                 ),
-                Some(ReplyEvent::Failed(e)) => (json_event("error", &e.body()), true),
+                Some(ReplyEvent::Failed(e)) => {
+                    (json_event("error", &ApiError::from(e).body()), true)
+                }
                 None if ended => return None,
                 // The client fell too far behind and was dropped (the reply
                 // goes on and is stored): an error item aborts the response,

@@ -12,23 +12,19 @@ use crate::auth::CheckedToken;
 use crate::domain::{format_secs, Conversation, Field, Title};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Paged, PathId, QueryNames};
-use crate::http::limit::RateScope;
 use crate::http::query::MAX_LIMIT;
+use crate::http::rate_limit::RateScope;
 use crate::http::views::{ConversationList, ConversationView, ErrorBody, MessageView, Pagination};
 use crate::limits::Policy;
 use crate::store::ChatOwner;
 
-/// No fields: GET bodies are read (and stray fields refused) as everywhere.
+/// No fields: GET bodies are read (and stray fields rejected) as everywhere.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoFields {}
 
 pub fn owner(t: &CheckedToken) -> ChatOwner<'_> {
-    ChatOwner {
-        company_id: &t.user.company_id,
-        customer_user_id: &t.user.id,
-        agent_id: &t.agent.id,
-    }
+    ChatOwner::new(&t.user, &t.agent.id)
 }
 
 /// The conversation, if it is this user's with this agent; else 404.

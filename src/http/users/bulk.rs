@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::recipes::merge_refused;
+use super::recipes::merge_rejected;
 use super::write::user_changes;
 use crate::app::SharedState;
 use crate::domain::{
@@ -87,7 +87,7 @@ pub struct BulkResponse {
 #[utoipa::path(post, path = "/customer-users/bulk", tag = "customer-users",
     request_body = BulkBody,
     responses((status = 200, description = "One result per item, in order", body = BulkResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn bulk(
     State(state): State<SharedState>,
     call: Call<BulkBody>,
@@ -180,7 +180,7 @@ fn prepare(item: Value) -> Result<Prepared, String> {
         let mut new = changes.clone();
         if let Some(patch) = &patch {
             new.metadata =
-                Some(merge_patch(&Metadata::default(), patch).map_err(|e| merge_refused(&e))?);
+                Some(merge_patch(&Metadata::default(), patch).map_err(|e| merge_rejected(&e))?);
         }
         Some(new)
     } else {
@@ -260,7 +260,7 @@ async fn apply(state: &SharedState, company_id: &str, item: &Prepared) -> Outcom
         MergeOutcome::Updated(user) => Ok((*user, false)),
         // The seed's recipe reports a missing user in exactly these words.
         MergeOutcome::NotFound => Err("User not found".into()),
-        MergeOutcome::Invalid(reason) => Err(merge_refused(&reason)),
+        MergeOutcome::Invalid(reason) => Err(merge_rejected(&reason)),
     }
 }
 

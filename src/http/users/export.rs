@@ -178,7 +178,7 @@ fn stopped(e: &StoreError, company_id: &str) -> std::io::Error {
     responses(
         (status = 200, description = "CSV with header `id,external_id,name,email,active,created_at,last_seen_at,metadata`, or one user object per line",
             content((String = "text/csv"), (String = "application/x-ndjson"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn export(
     State(state): State<SharedState>,
     call: Call<UserFilterBody, ExportQuery>,

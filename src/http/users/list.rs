@@ -9,7 +9,6 @@ use crate::app::SharedState;
 use crate::domain::{Permission, UserFilter, UserFilterBody};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{Call, Endpoint, PathId, QueryNames};
-use crate::http::keyed::KeyedCall;
 use crate::http::query::{QueryParams, PAGE};
 use crate::http::views::{ErrorBody, Pagination, UserList, UserView};
 
@@ -20,6 +19,17 @@ pub(super) fn filter(body: UserFilterBody, query: &QueryParams) -> ApiResult<Use
 
 impl Endpoint for UserFilterBody {
     const PERMISSION: Permission = Permission::UsersRead;
+}
+
+/// The list's body: the filters, with the key possibly from memory, checked
+/// again by the lookup's own statement (the sync recipe's hot path).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct ListBody(UserFilterBody);
+
+impl Endpoint for ListBody {
+    const PERMISSION: Permission = Permission::UsersRead;
+    const REMEMBERED: bool = true;
 }
 
 /// The list's query: paging and the filters.
@@ -36,35 +46,19 @@ impl QueryNames for ListQuery {
         UserFilter,
     ),
     request_body(content = Option<UserFilterBody>, description = "Optional filters (and credentials), as the docs' clients send them"),
-    responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
+    responses((status = 200, body = UserList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<SharedState>,
-    call: KeyedCall<UserFilterBody, ListQuery>,
+    call: Call<ListBody, ListQuery>,
 ) -> ApiResult<Json<UserList>> {
-    let KeyedCall {
-        key,
-        body,
-        query,
-        mut check,
-        ..
-    } = call;
-    let asked = query
-        .page(20)
-        .and_then(|page| Ok((page, filter(body, &query)?)));
-    let (page, filter) = match asked {
-        Ok(asked) => asked,
-        Err(error) => return Err(check.refuse(&state, error).await),
+    let read = |ListBody(body), query: &QueryParams| {
+        let page = query.page(20)?;
+        Ok((page, filter(body, query)?))
     };
-    let store = &state.store;
-    let mut found = None;
-    if let Some(proof) = check.proof(&key) {
-        found = store.list_users_with_key(proof, &filter, page).await?;
-        check.settle(&state, &key, found.is_some()).await?;
-    }
-    let (users, total) = match found {
-        Some(found) => found,
-        None => store.list_users(&key.company_id, &filter, page).await?,
-    };
+    let listed = call.run(&state, read, |store, (page, filter), key, remembered| {
+        store.list_users_checking_key(&key.company_id, remembered, filter, *page)
+    });
+    let (_, (page, _), (users, total)) = listed.await?;
     Ok(Json(UserList {
         data: users.into_iter().map(Into::into).collect(),
         pagination: Pagination::new(page, total),
@@ -82,7 +76,7 @@ impl Endpoint for UsersRead {
 
 #[utoipa::path(get, path = "/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<SharedState>,
     PathId(id): PathId,

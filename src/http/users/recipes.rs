@@ -18,7 +18,7 @@ use crate::http::views::{ErrorBody, UserView};
 use crate::store::{MergeOutcome, UserKey};
 
 /// The message of a merge whose result breaks the metadata limits.
-pub(super) fn merge_refused(reason: &str) -> String {
+pub(super) fn merge_rejected(reason: &str) -> String {
     format!("{reason} (after merging the patch into the stored metadata)")
 }
 
@@ -28,7 +28,7 @@ pub(super) fn merge_refused(reason: &str) -> String {
 #[utoipa::path(patch, path = "/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
     request_body(content = Option<UpdateUserBody>, description = "The fields to change; metadata is merged; an empty body changes nothing"),
-    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn patch(
     State(state): State<SharedState>,
     PathId(id): PathId,
@@ -48,7 +48,7 @@ pub async fn patch(
     match outcome {
         MergeOutcome::Updated(user) => Ok(Json((*user).into())),
         MergeOutcome::NotFound => Err(ApiError::NotFound("Customer user not found")),
-        MergeOutcome::Invalid(reason) => Err(ApiError::BadRequest(merge_refused(&reason))),
+        MergeOutcome::Invalid(reason) => Err(ApiError::BadRequest(merge_rejected(&reason))),
     }
 }
 
@@ -58,7 +58,7 @@ pub async fn patch(
     params(("external_id" = String, Path, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$", description = "The caller's id for the user (the token's userId), 1–255 characters")),
     request_body(content = Option<UpdateUserBody>, description = "The user's fields; an empty body creates the user with none set, or changes nothing"),
     responses((status = 200, description = "Updated", body = UserView), (status = 201, description = "Created", body = UserView),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn upsert(
     State(state): State<SharedState>,
     PathId(external_id): PathId,
@@ -94,7 +94,7 @@ pub struct StatsView {
 }
 
 #[utoipa::path(get, path = "/customer-users/stats", tag = "customer-users",
-    responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody)))]
+    responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn stats(
     State(state): State<SharedState>,
     call: Call<UsersRead>,

@@ -32,7 +32,7 @@ pub struct UpdateUserBody {
     #[serde(default)]
     #[schema(value_type = bool)]
     active: Field<bool>,
-    /// Always refused (the external id cannot be changed), so not part of
+    /// Always rejected (the external id cannot be changed), so not part of
     /// the documented body: sending it is an unknown field to the document.
     #[serde(default)]
     #[schema(ignore)]
@@ -113,7 +113,7 @@ pub(super) fn user_changes(
 #[utoipa::path(put, path = "/customer-users/{id}", tag = "customer-users",
     params(("id" = String, Path, description = "Customer user id (cu_…)")),
     request_body(content = Option<UpdateUserBody>, description = "The fields to change; an empty body changes nothing"),
-    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, description = "Rate limit exceeded or address locked out (Retry-After)", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(
     State(state): State<SharedState>,
     PathId(id): PathId,

@@ -36,10 +36,10 @@ use tokio::sync::oneshot;
 
 use super::backfill::Backfill;
 use super::fast::{bind, user_row};
-use super::lookup::key_holds;
+use super::token_sql::{key_holds, token_upsert_sql};
 use super::Params;
 use crate::store::dialect::BUSY_TIMEOUT;
-use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
+use crate::store::rows::{IssuedRow, UserRow};
 
 /// A bound on one transaction, so the first caller of a long queue does not
 /// wait for all of it.
@@ -48,22 +48,6 @@ const MAX_BATCH: usize = 256;
 /// How long the thread keeps the writer gate across batches before letting
 /// the process's other writers have it.
 const GATE_TURN: Duration = Duration::from_millis(10);
-
-/// The find-or-create of token issue, one statement. The SELECT yields a row
-/// only while the agent is active and `condition` (an ` AND …` on the key, or
-/// nothing) holds; the unique (company_id, external_id) constraint makes
-/// concurrent first calls converge on one row; the update's WHERE leaves an
-/// inactive user untouched. No row back means one of these refused.
-pub(super) fn token_upsert_sql(condition: &str) -> String {
-    format!(
-        "INSERT INTO customer_users (company_id, id, external_id, metadata, active, token_version, \
-         created_at, updated_at, last_seen_at) SELECT $1, $2, $3, '{{}}', TRUE, 0, $4, $4, $4 \
-         WHERE EXISTS (SELECT 1 FROM agents WHERE company_id = $1 AND id = $5 AND active){condition} \
-         ON CONFLICT (company_id, external_id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
-         WHERE customer_users.active RETURNING {USER_COLUMNS}, \
-         (SELECT name FROM agents WHERE company_id = $1 AND id = $5) AS agent_name"
-    )
-}
 
 pub(super) struct TokenWrite {
     pub company_id: String,

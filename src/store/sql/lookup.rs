@@ -4,22 +4,12 @@
 
 use sqlx::{FromRow, Row};
 
+use super::token_sql::{key_holds, token_upsert_sql};
 use super::{group, on_pool, storable, user_where, NameLookup, Params, SqlStore, SqlValue};
 use crate::domain::{new_id, CustomerUser, IdKind};
 use crate::store::dialect::Backend;
 use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
 use crate::store::{KeyProof, PageRequest, Store, StoreResult, TenantStore, TokenUser, UserFilter};
-
-/// A condition true while the key still holds (see [`KeyProof`]), with the
-/// key id, company id and secret hash bound at placeholders `$first` onwards.
-pub(super) fn key_holds(first: usize) -> String {
-    let (id, company, hash) = (first, first + 1, first + 2);
-    format!(
-        "EXISTS (SELECT 1 FROM api_keys k JOIN companies c ON c.id = k.company_id \
-         WHERE k.id = ${id} AND k.company_id = ${company} AND k.secret_hash = ${hash} \
-         AND k.revoked_at IS NULL AND c.active)"
-    )
-}
 
 /// [`key_holds`] with the key's values pushed onto `params`.
 fn key_holds_bound(key: KeyProof<'_>, params: &mut Params) -> String {
@@ -154,7 +144,7 @@ impl SqlStore {
                 _ => TokenUser::AgentNotFound,
             });
         }
-        // One statement on the hot path (group::token_upsert_sql): no row
+        // One statement on the hot path (token_sql::token_upsert_sql): no row
         // back means the agent, the user or the key (when given) refused.
         let id = new_id(IdKind::CustomerUser);
         // SQLite commits its writes in groups (group.rs).
@@ -180,7 +170,7 @@ impl SqlStore {
             Some(row) => row,
             None => {
                 let key_sql = key.map(|_| format!(" AND {}", key_holds(6)));
-                let sql = group::token_upsert_sql(&key_sql.unwrap_or_default());
+                let sql = token_upsert_sql(&key_sql.unwrap_or_default());
                 on_hot!(self, write, |p| {
                     let mut query = sqlx::query_as(&sql)
                         .bind(company_id)

@@ -12,13 +12,13 @@
 pub mod excerpts;
 pub mod input;
 mod queue;
+mod tasks;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 use crate::domain::{
     error_chain, now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent, Source,
@@ -30,6 +30,7 @@ pub use excerpts::RagBudget;
 pub use input::HistoryBudget;
 use queue::ToClient;
 pub use queue::REPLY_QUEUE;
+pub use tasks::ReplyTasks;
 
 /// What the chat use case may do, per node.
 #[derive(Debug, Clone, Copy)]
@@ -107,43 +108,6 @@ fn record_model(outcome: &'static str, started: Instant, first_delta: Option<Dur
         .record(started.elapsed().as_secs_f64());
     if let Some(first) = first_delta {
         metrics::histogram!("model_first_delta_seconds").record(first.as_secs_f64());
-    }
-}
-
-/// The replies being generated on this node, so a graceful shutdown can let
-/// them finish and be stored even when their clients have already left.
-#[derive(Default)]
-pub struct ReplyTasks {
-    running: AtomicUsize,
-    idle: Notify,
-}
-
-impl ReplyTasks {
-    fn start(self: &Arc<Self>) -> ReplyGuard {
-        self.running.fetch_add(1, Ordering::SeqCst);
-        ReplyGuard(Arc::clone(self))
-    }
-
-    /// Resolves once no reply is being generated.
-    pub async fn idle(&self) {
-        loop {
-            // Registered before the check, so a task ending in between still wakes us.
-            let idle = self.idle.notified();
-            if self.running.load(Ordering::SeqCst) == 0 {
-                return;
-            }
-            idle.await;
-        }
-    }
-}
-
-struct ReplyGuard(Arc<ReplyTasks>);
-
-impl Drop for ReplyGuard {
-    fn drop(&mut self) {
-        if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
     }
 }
 

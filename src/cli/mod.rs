@@ -10,6 +10,7 @@ mod logs;
 pub mod migrate;
 pub mod remote;
 mod serve;
+mod serve_events;
 pub mod token;
 pub mod users;
 

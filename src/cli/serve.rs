@@ -69,6 +69,8 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub chat: ChatArgs,
+    #[command(flatten)]
+    pub events: super::serve_events::EventArgs,
 }
 
 /// The language model and the chat limits (spec 8).
@@ -280,6 +282,7 @@ pub(super) async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<(
         ),
     }
     let store: Arc<dyn Store> = Arc::new(store);
+    args.events.start(Arc::clone(&store))?;
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

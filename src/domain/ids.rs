@@ -7,6 +7,9 @@ pub enum IdKind {
     ApiKey,
     Conversation,
     Message,
+    Webhook,
+    Delivery,
+    Attempt,
 }
 
 impl IdKind {
@@ -18,6 +21,9 @@ impl IdKind {
             IdKind::ApiKey => "pk_",
             IdKind::Conversation => "conv_",
             IdKind::Message => "msg_",
+            IdKind::Webhook => "whk_",
+            IdKind::Delivery => "dlv_",
+            IdKind::Attempt => "att_",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the handlers never re-check them.
 
 mod chat;
+mod events;
 mod expires_in;
 mod fields;
 mod filter;
@@ -15,6 +16,9 @@ mod time;
 
 pub use chat::{
     title_from_message, Conversation, Message, MessageContent, Role, Title, MAX_MESSAGE_CHARS,
+};
+pub use events::{
+    render_data, EventRecord, WebhookAttempt, WebhookEndpoint, EVENT_TYPES, TEST_EVENT,
 };
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};

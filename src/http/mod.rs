@@ -3,6 +3,7 @@
 mod agents;
 mod chat;
 mod conversations;
+mod events;
 pub mod extract;
 pub mod keyed;
 pub mod limit;
@@ -61,6 +62,7 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get))
         .routes(routes!(conversations::messages))
+        .routes(routes!(events::feed))
         .nest("/chat", chat::router(chat_origins))
         .routes(routes!(ops::openapi_json))
 }

@@ -273,6 +273,7 @@ mod backfill;
 mod bulk;
 mod chat;
 mod counts;
+mod events;
 mod export;
 mod export_pg;
 mod fast;

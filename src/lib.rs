@@ -25,4 +25,5 @@ pub mod events;
 pub mod http;
 pub mod limits;
 pub mod llm;
+pub mod outbound;
 pub mod store;

@@ -26,4 +26,5 @@ pub mod http;
 pub mod limits;
 pub mod llm;
 pub mod outbound;
+pub mod signing;
 pub mod store;

@@ -274,6 +274,7 @@ pub(super) async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<(
         ..Config::default()
     };
     args.chat.apply(&mut config)?;
+    args.events.apply(&mut config)?;
     match &config.llm {
         // The URL and model only: the API key is never logged.
         Some(m) => tracing::info!(url = %m.url, model = %m.model, "default language model"),
@@ -282,7 +283,8 @@ pub(super) async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<(
         ),
     }
     let store: Arc<dyn Store> = Arc::new(store);
-    args.events.start(Arc::clone(&store))?;
+    args.events
+        .start(Arc::clone(&store), config.outbound.clone())?;
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

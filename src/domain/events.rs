@@ -60,6 +60,19 @@ pub fn render_data(raw: &str) -> Value {
     Value::Object(out)
 }
 
+/// The JSON body of a delivery: `{type, timestamp, data}`.
+pub fn delivery_body(kind: &str, created_at: i64, data: Value) -> String {
+    serde_json::json!({ "type": kind, "timestamp": format_ms(created_at), "data": data })
+        .to_string()
+}
+
+/// An event id minted outside the database (the test event), in the form
+/// the triggers write: `evt_`, the time in hex, then random hex.
+pub fn new_event_id(now: i64) -> String {
+    let random: u64 = rand::random();
+    format!("evt_{now:012x}{random:016x}")
+}
+
 /// A webhook endpoint, secrets included (the store's view; the API shows the
 /// secret only when it is made).
 #[derive(Debug, Clone)]

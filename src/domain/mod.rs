@@ -18,7 +18,8 @@ pub use chat::{
     title_from_message, Conversation, Message, MessageContent, Role, Title, MAX_MESSAGE_CHARS,
 };
 pub use events::{
-    render_data, EventRecord, WebhookAttempt, WebhookEndpoint, EVENT_TYPES, TEST_EVENT,
+    delivery_body, new_event_id, render_data, EventRecord, WebhookAttempt, WebhookEndpoint,
+    EVENT_TYPES, TEST_EVENT,
 };
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};

@@ -19,6 +19,7 @@ pub mod query;
 mod tokens;
 mod users;
 pub mod views;
+mod webhooks;
 mod widget;
 
 use std::future::Future;
@@ -63,6 +64,11 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         .routes(routes!(conversations::get))
         .routes(routes!(conversations::messages))
         .routes(routes!(events::feed))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::test))
         .nest("/chat", chat::router(chat_origins))
         .routes(routes!(ops::openapi_json))
 }

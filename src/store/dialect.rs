@@ -450,3 +450,13 @@ pub(super) fn feed_horizon_sql(backend: Backend) -> Option<&'static str> {
         ),
     }
 }
+
+/// Locks a row read inside a transaction against other nodes, skipping it
+/// when one already holds it (PostgreSQL). SQLite's single writer needs no
+/// lock; the statements that follow re-check what they change.
+pub(super) fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    }
+}

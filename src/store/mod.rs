@@ -17,6 +17,7 @@ mod rows;
 mod sql;
 mod tenants;
 mod usage;
+mod webhooks;
 // Operations: backups.
 mod backup;
 
@@ -37,6 +38,7 @@ pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
 pub use tenants::TenantStore;
 pub use usage::{PoolUsage, PoolWatch};
+pub use webhooks::{AttemptOutcome, DeliveryQueue, LeasedDelivery, WebhookChanges, WebhookStore};
 
 /// One page of a listing: `page` is 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +95,15 @@ pub struct KeyProof<'a> {
 /// Conversations and messages (spec 6, 8) live in [`ChatStore`]; companies,
 /// agents and API keys in [`TenantStore`].
 pub trait Store:
-    UserRecipes + ChatStore + TenantStore + EventStore + Send + Sync + 'static
+    UserRecipes
+    + ChatStore
+    + TenantStore
+    + EventStore
+    + WebhookStore
+    + DeliveryQueue
+    + Send
+    + Sync
+    + 'static
 {
     /// Answers when the database does (for `/health`).
     async fn ping(&self) -> StoreResult<()>;

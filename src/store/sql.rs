@@ -273,6 +273,7 @@ mod backfill;
 mod bulk;
 mod chat;
 mod counts;
+mod deliveries;
 mod events;
 mod export;
 mod export_pg;
@@ -282,6 +283,7 @@ mod hot;
 mod lookup;
 mod recipes;
 mod tenants;
+mod webhooks;
 
 #[async_trait]
 impl Store for SqlStore {

@@ -25,6 +25,7 @@ struct Inner {
     got: Mutex<Vec<Received>>,
     answers: Mutex<HashMap<String, Vec<u16>>>,
     hang: Mutex<Vec<String>>,
+    hang_once: Mutex<Vec<String>>,
     arrived: Notify,
 }
 
@@ -50,7 +51,12 @@ async fn record(
     };
     inner.got.lock().unwrap().push(received);
     inner.arrived.notify_waiters();
-    if inner.hang.lock().unwrap().contains(&path) {
+    let once = {
+        let mut list = inner.hang_once.lock().unwrap();
+        let found = list.iter().position(|p| *p == path);
+        found.map(|i| list.remove(i)).is_some()
+    };
+    if once || inner.hang.lock().unwrap().contains(&path) {
         std::future::pending::<()>().await;
     }
     let status = {
@@ -93,6 +99,11 @@ impl Receiver {
     /// Requests to `path` are held open and never answered.
     pub fn hang(&self, path: &str) {
         self.inner.hang.lock().unwrap().push(path.into());
+    }
+
+    /// The next request to `path` is held open and never answered.
+    pub fn hang_once(&self, path: &str) {
+        self.inner.hang_once.lock().unwrap().push(path.into());
     }
 
     pub fn got(&self, path: &str) -> Vec<Received> {

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod backup;
 pub mod chat;
 pub mod conversations;
+pub mod events;
 mod logs;
 pub mod migrate;
 pub mod remote;
@@ -94,6 +95,10 @@ pub enum Command {
     Conversations(conversations::ConversationsArgs),
     /// Chat in the terminal as an end user, with a chat token (PERFORMCHAT_CHAT_TOKEN).
     Chat(chat::ChatArgs),
+    /// Follow the change feed over the HTTP API (an API key with events:read).
+    Events(events::EventsArgs),
+    /// Manage webhook endpoints over the HTTP API (an API key with webhooks:write).
+    Webhooks(events::WebhooksArgs),
 }
 
 /// Opens the database a command names; `create` lets a missing SQLite file be
@@ -135,6 +140,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map_err(|e| remote::explain(e, &args.api.url)),
         Command::Chat(args) => chat::run(args).await,
+        Command::Events(args) => events::run_events(args)
+            .await
+            .map_err(|e| remote::explain(e, &args.api.url)),
+        Command::Webhooks(args) => events::run_webhooks(args, json)
+            .await
+            .map_err(|e| remote::explain(e, &args.api.url)),
         Command::Serve(args) => {
             let _logs = init_logs(&args.log_format);
             let store = connect(&cli, &args.db, true, args.in_memory).await?;

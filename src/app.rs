@@ -29,6 +29,8 @@ pub struct Config {
     pub chat: ChatConfig,
     /// Origins allowed to call `/rest/v1/chat/*` from a browser; empty means any.
     pub chat_origins: Vec<String>,
+    /// Where company-set URLs (webhooks) may point: public addresses and these networks.
+    pub outbound: crate::outbound::OutboundRule,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             model_limits: ModelLimits::default(),
             chat: ChatConfig::default(),
             chat_origins: Vec::new(),
+            outbound: Default::default(),
         }
     }
 }

@@ -9,12 +9,15 @@
 //!        │                 use case's error (`StoreError`, `ChatError`,
 //!        │                 `TokenRejected`) becomes a status, once
 //!        └ app             AppState and Config: the handles a request needs
-//!           └ auth, chat, limits   use cases, free of HTTP types and of
-//!              │                   one another, each with its own errors
+//!           └ auth, chat, events, limits   use cases, free of HTTP types and
+//!              │                   of one another, each with its own errors
+//!              │                   (events: the webhook dispatcher)
 //!              └ knowledge   the knowledge base: extraction, chunking and
 //!                 │          retrieval (chat asks it for a reply's excerpts)
-//!                 └ store, llm  the Store trait and its SQL (its own
-//!                    │          StoreError); the language models' clients
+//!                 └ store, llm, outbound, signing   the Store trait and its
+//!                    │          SQL (its own StoreError); the language models'
+//!                    │          clients; the outbound address rule; Standard
+//!                    │          Webhooks signatures
 //!                    └ domain   validated values, no I/O
 //! ```
 //!
@@ -28,8 +31,11 @@ pub mod chat;
 pub mod cli;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod knowledge;
 pub mod limits;
 pub mod llm;
+pub mod outbound;
+pub mod signing;
 pub mod store;

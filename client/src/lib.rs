@@ -75,6 +75,7 @@ mod auth;
 mod client;
 mod conversations;
 mod error;
+mod events;
 mod export;
 mod recipes;
 mod types;
@@ -82,6 +83,7 @@ mod users;
 
 pub use client::{Client, ENV_KEY_ID, ENV_KEY_SECRET, ENV_URL};
 pub use error::{Error, Result};
+pub use events::{Event, EventPage, List, Webhook, WebhookAttempt};
 pub use export::{ByteStream, UserStream};
 pub use types::{
     Agent, AgentBrief, ApiKeyInfo, BulkResult, BulkUpdate, Conversation, ConversationBrief,

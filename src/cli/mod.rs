@@ -6,12 +6,14 @@ pub mod agents;
 pub mod backup;
 pub mod chat;
 pub mod conversations;
+pub mod events;
 mod logs;
 pub mod migrate;
 pub mod output;
 mod public_url;
 pub mod remote;
 mod serve;
+mod serve_events;
 pub mod token;
 pub mod users;
 
@@ -95,6 +97,10 @@ pub enum Command {
     Conversations(conversations::ConversationsArgs),
     /// Chat in the terminal as an end user, with a chat token (PERFORMCHAT_CHAT_TOKEN).
     Chat(chat::ChatArgs),
+    /// Follow the change feed over the HTTP API (an API key with events:read).
+    Events(events::EventsArgs),
+    /// Manage webhook endpoints over the HTTP API (an API key with webhooks:write).
+    Webhooks(events::WebhooksArgs),
 }
 
 /// Opens the database a command names; `create` lets a missing SQLite file be
@@ -136,6 +142,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map_err(|e| remote::explain(e, &args.api.url)),
         Command::Chat(args) => chat::run(args).await,
+        Command::Events(args) => events::run_events(args)
+            .await
+            .map_err(|e| remote::explain(e, &args.api.url)),
+        Command::Webhooks(args) => events::run_webhooks(args, json)
+            .await
+            .map_err(|e| remote::explain(e, &args.api.url)),
         Command::Serve(args) => {
             let _logs = init_logs(&args.log_format);
             // The addresses first: a server refused its port must not have

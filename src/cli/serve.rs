@@ -69,6 +69,8 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub chat: ChatArgs,
+    #[command(flatten)]
+    pub events: super::serve_events::EventArgs,
 }
 
 /// The language model and the chat limits (docs/API.md §8).
@@ -333,6 +335,7 @@ pub(super) async fn serve(
         ..Config::default()
     };
     args.chat.apply(&mut config)?;
+    args.events.apply(&mut config)?;
     match &config.llm {
         // The URL (its password hidden) and model only: the API key is never logged.
         Some(m) => {
@@ -343,6 +346,8 @@ pub(super) async fn serve(
         ),
     }
     let store: Arc<dyn Store> = Arc::new(store);
+    args.events
+        .start(Arc::clone(&store), config.outbound.clone())?;
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
     let listener = listeners.api;
     tracing::info!("listening on http://{}", listener.local_addr()?);

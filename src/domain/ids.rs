@@ -8,6 +8,9 @@ pub enum IdKind {
     Conversation,
     Message,
     Document,
+    Webhook,
+    Delivery,
+    Attempt,
 }
 
 impl IdKind {
@@ -20,6 +23,9 @@ impl IdKind {
             IdKind::Conversation => "conv_",
             IdKind::Message => "msg_",
             IdKind::Document => "doc_",
+            IdKind::Webhook => "whk_",
+            IdKind::Delivery => "dlv_",
+            IdKind::Attempt => "att_",
         }
     }
 }

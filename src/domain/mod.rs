@@ -4,6 +4,7 @@
 
 mod chat;
 mod error_chain;
+mod events;
 mod expires_in;
 mod fields;
 mod filter;
@@ -19,6 +20,10 @@ pub use chat::{
     title_from_message, Conversation, Message, MessageContent, Role, Title, MAX_MESSAGE_CHARS,
 };
 pub use error_chain::error_chain;
+pub use events::{
+    delivery_body, new_event_id, render_data, EventRecord, WebhookAttempt, WebhookEndpoint,
+    EVENT_TYPES, TEST_EVENT,
+};
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};
 pub use filter::{EmailQuery, ExternalIdQuery, FilterValue, UserFilter, UserFilterBody};

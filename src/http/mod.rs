@@ -8,6 +8,7 @@ mod agents;
 mod chat;
 mod console;
 mod conversations;
+mod events;
 pub mod extract;
 mod knowledge;
 mod linger;
@@ -26,6 +27,7 @@ mod tokens;
 mod upload;
 mod users;
 pub mod views;
+mod webhooks;
 mod widget;
 
 use std::future::Future;
@@ -74,6 +76,12 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         .routes(routes!(knowledge::get, knowledge::delete))
         .routes(routes!(knowledge::upsert))
         .routes(routes!(knowledge::search))
+        .routes(routes!(events::feed))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::test))
         .nest("/chat", chat::router(chat_origins))
         .routes(routes!(ops::openapi_json))
 }

@@ -17,6 +17,7 @@ mod chat;
 mod copy;
 mod dialect;
 mod error;
+mod events;
 mod knowledge;
 mod private_file;
 mod recipes;
@@ -24,6 +25,7 @@ mod rows;
 mod sql;
 mod tenants;
 mod usage;
+mod webhooks;
 // Operations: backups.
 mod backup;
 
@@ -38,12 +40,14 @@ pub use chat::{BeginReply, ChatOwner, ChatStore, Lease};
 pub use copy::{copy_store, schema_drift, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use error::{StoreError, StoreResult, UniqueKey};
+pub use events::{EventStore, FeedPage};
 pub use knowledge::{ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument};
 pub use recipes::{DailyStats, MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use recipes::{EncodeUser, ExportChunks, ExportRow, ExportUser, EXPORT_CHUNK};
 pub use sql::SqlStore;
 pub use tenants::TenantStore;
 pub use usage::{PoolUsage, PoolWatch};
+pub use webhooks::{AttemptOutcome, DeliveryQueue, LeasedDelivery, WebhookChanges, WebhookStore};
 
 /// One page of a listing: `page` is 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +102,20 @@ pub struct KeyProof<'a> {
 #[async_trait]
 /// The recipes' operations (docs/API.md §4.4, §4.5) live in their own trait, [`UserRecipes`].
 /// Conversations and messages (docs/API.md §6, §8) live in [`ChatStore`]; companies,
-/// agents and API keys in [`TenantStore`]; the knowledge base in [`KnowledgeStore`].
+/// agents and API keys in [`TenantStore`]; the knowledge base in [`KnowledgeStore`];
+/// events, webhook endpoints and their deliveries in [`EventStore`],
+/// [`WebhookStore`] and [`DeliveryQueue`].
 pub trait Store:
-    UserRecipes + ChatStore + TenantStore + KnowledgeStore + Send + Sync + 'static
+    UserRecipes
+    + ChatStore
+    + TenantStore
+    + KnowledgeStore
+    + EventStore
+    + WebhookStore
+    + DeliveryQueue
+    + Send
+    + Sync
+    + 'static
 {
     /// Answers when the database does (for `/health`).
     async fn ping(&self) -> StoreResult<()>;

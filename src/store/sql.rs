@@ -171,6 +171,8 @@ mod bulk;
 mod chat;
 mod counts;
 mod daily;
+mod deliveries;
+mod events;
 mod export;
 mod export_pg;
 mod fast;
@@ -185,6 +187,7 @@ mod token_sql;
 mod user_sql;
 
 use user_sql::{user_sets, user_where, NameLookup, DENSE_NAME_MATCHES};
+mod webhooks;
 
 #[async_trait]
 impl Store for SqlStore {

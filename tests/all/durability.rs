@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 
 use fake_model::FakeModel;
 use harness::TestDb;
-use ledger::{sqlite_integrity, verify, Ledger};
+use ledger::{sqlite_integrity, verify, verify_events, Ledger};
 use nodes::{CliTenant, Node};
 use performchat::store::Backend;
 
@@ -308,6 +308,7 @@ async fn kill_cycles(backend: Backend) {
         }
         node = Node::start_with(&db.url, &args).await;
         verify(&node, &tenant, &ledger).await;
+        verify_events(&node, &tenant, &ledger).await;
     }
 
     let l = ledger.lock().unwrap();

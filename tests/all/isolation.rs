@@ -1,7 +1,7 @@
 //! Tenant isolation as a property: random sequences of reads and writes by
 //! several companies and their end users through the HTTP API (in-process):
 //! customer users, tokens, agents, and conversations on both the company and
-//! the chat side (support/isolation_chat.rs). No answer may contain another
+//! the chat side (isolation/isolation_chat.rs). No answer may contain another
 //! company's ids, and another company's id must be answered exactly as an id
 //! that never existed.
 

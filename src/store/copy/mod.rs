@@ -102,6 +102,14 @@ pub async fn copy_store(
     report.tables.push(("settings".into(), settings));
 
     for table in TABLES {
+        if table.name == "events" {
+            // The target's triggers wrote events as users, conversations and
+            // messages landed; the source's own events replace them.
+            on_tx!(&mut dst, |c| sqlx::query("DELETE FROM events")
+                .execute(c)
+                .await
+                .map(|_| ())?);
+        }
         let total = count(&mut src, table.name).await?;
         let mut copied = 0u64;
         let mut after: Option<Vec<String>> = None;

@@ -158,6 +158,20 @@ pub(super) const TABLES: &[Table] = &[
             ("customer_user_id", Kind::Text),
         ],
     },
+    // After the tables whose triggers write events: `copy_store` deletes
+    // what those triggers wrote on the target before copying the source's.
+    Table {
+        name: "events",
+        key: &["company_id", "id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("id", Kind::Text),
+            ("type", Kind::Text),
+            ("customer_user_id", Kind::Text),
+            ("data", Kind::Text),
+            ("created_at", Kind::Int),
+        ],
+    },
 ];
 
 /// Tables the target's triggers also fill as the tables before them are
@@ -183,6 +197,16 @@ const NOT_COPIED: &[(&str, Option<&str>)] = &[
     ("knowledge_chunks", Some("terms")),
     ("customer_user_counts", None),
     ("name_search_companies", None),
+    // The feed position is the target's own: it numbers the copied events
+    // anew, in id (time) order.
+    ("events", Some("seq")),
+    ("events", Some("xid")),
+    // Webhook endpoints hold a feed position of the source's numbering and
+    // deliveries in flight: they are not copied (docs/EVENTS.md); endpoints
+    // are made again on the new store.
+    ("webhook_endpoints", None),
+    ("webhook_deliveries", None),
+    ("webhook_attempts", None),
 ];
 
 /// Whether the copy knows `table`: copied, or derived on purpose.

@@ -200,3 +200,37 @@ const CONNECT_HINT: &str = "set --database-url (or PERFORMCHAT_DATABASE_URL) to 
 /// (docs/PERFORMANCE.md). The writer keeps the default: its cache holds the
 /// index pages that bulk inserts touch again and again.
 pub(super) const READER_CACHE_SIZE: &str = "-512";
+
+/// The change feed's horizon (docs/EVENTS.md): a reader may see the events
+/// whose `xid` is below it. SQLite has one writer and numbers events inside
+/// its transaction, so the committed events are a prefix of `seq` order and
+/// every one is shown: no horizon. PostgreSQL numbers them before commit, so
+/// an event with a smaller position can commit after one with a larger: the
+/// horizon is the oldest transaction of this database that was running when
+/// this statement's snapshot was taken and still is (every earlier one has
+/// finished, and any later one has a larger xid), or the snapshot's xmax when
+/// none is. Only this database's transactions count (`pg_stat_activity`,
+/// sampled after the snapshot), so a long transaction elsewhere on the
+/// server does not hold the feed back. It must run as its own statement,
+/// before the read that uses it, so that read's snapshot is the later one.
+pub(super) fn feed_horizon_sql(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(
+            "SELECT COALESCE((SELECT MIN(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) x \
+             WHERE x::text::bigint % 4294967296 IN (SELECT backend_xid::text::bigint \
+             FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL)), \
+             pg_snapshot_xmax(pg_current_snapshot())::text::bigint)",
+        ),
+    }
+}
+
+/// Locks a row read inside a transaction against other nodes, skipping it
+/// when one already holds it (PostgreSQL). SQLite's single writer needs no
+/// lock; the statements that follow re-check what they change.
+pub(super) fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    }
+}

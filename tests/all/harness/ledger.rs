@@ -85,6 +85,69 @@ pub async fn verify(node: &Node, tenant: &CliTenant, ledger: &Mutex<Ledger>) {
     }
 }
 
+/// The outbox across kill -9: every stored user has exactly one
+/// `customer_user.created` event and every event names a stored user (no
+/// committed change without its event, no event without its change), and
+/// every stored message of the ledger's conversations has its event.
+pub async fn verify_events(node: &Node, tenant: &CliTenant, ledger: &Mutex<Ledger>) {
+    let mut events: Vec<Value> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/rest/v1/events?limit=100&after={a}"),
+            None => "/rest/v1/events?limit=100".to_owned(),
+        };
+        let (status, body) = node.get(&path, &tenant.key).await;
+        assert_eq!(status, 200, "{body}");
+        let page = body["data"].as_array().unwrap().clone();
+        after = page.last().map(|e| e["id"].as_str().unwrap().to_owned());
+        events.extend(page);
+        if body["has_more"] != Value::Bool(true) {
+            break;
+        }
+    }
+    let mut created: HashMap<String, usize> = HashMap::new();
+    let mut messages: HashSet<String> = HashSet::new();
+    for e in &events {
+        let id = e["data"]["id"].as_str().unwrap_or_default().to_owned();
+        match e["type"].as_str() {
+            Some("customer_user.created") => *created.entry(id).or_default() += 1,
+            Some("message.created") => {
+                messages.insert(id);
+            }
+            _ => {}
+        }
+    }
+    let users = node.all_users(&tenant.key).await;
+    let stored: HashSet<String> = users
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    let wrong: Vec<(&String, usize)> = stored
+        .iter()
+        .map(|u| (u, created.get(u).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n != 1)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "users without exactly one created event: {wrong:?}"
+    );
+    let orphans: Vec<&String> = created.keys().filter(|u| !stored.contains(*u)).collect();
+    assert!(
+        orphans.is_empty(),
+        "created events for users that are not stored: {orphans:?}"
+    );
+    let conversations: Vec<String> = ledger.lock().unwrap().messages.keys().cloned().collect();
+    for conversation in conversations {
+        for (id, _, _) in node.all_messages(&tenant.key, &conversation).await {
+            assert!(
+                messages.contains(&id),
+                "message {id} is stored but has no event"
+            );
+        }
+    }
+}
+
 pub async fn sqlite_integrity(url: &str) {
     use sqlx::Connection;
     let mut conn = sqlx::SqliteConnection::connect(url)

@@ -13,6 +13,7 @@ pub mod knowledge;
 pub mod ledger;
 pub mod limits;
 pub mod nodes;
+pub mod receiver;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

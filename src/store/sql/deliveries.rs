@@ -1,0 +1,301 @@
+//! The deliveries queue in SQL, shared by SQLite and PostgreSQL.
+//!
+//! Fan-out: each active endpoint keeps its position in the feed's order;
+//! a node turns the events after it into deliveries and moves the position
+//! in one transaction, the endpoint row locked (PostgreSQL, skipping rows
+//! another node holds) and the move conditional on the position it read, so
+//! two nodes never queue an event twice. Sending: a node takes a delivery's
+//! lease with a conditional UPDATE (only one node's can match), so no
+//! delivery is sent by two nodes at once, and a dead node's lease lapses.
+
+use async_trait::async_trait;
+
+use super::{on_pool, SqlStore};
+use crate::domain::{delivery_body, new_id, render_data, IdKind};
+use crate::store::dialect::{feed_horizon_sql, skip_locked};
+use crate::store::webhooks::{AttemptOutcome, DeliveryQueue, LeasedDelivery};
+use crate::store::StoreResult;
+
+#[derive(sqlx::FromRow)]
+struct FeedRow {
+    id: String,
+    #[sqlx(rename = "type")]
+    kind: String,
+    created_at: i64,
+    data: String,
+    xid: i64,
+    seq: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    company_id: String,
+    id: String,
+    endpoint_id: String,
+    event_id: String,
+    body: String,
+    attempts: i64,
+}
+
+impl SqlStore {
+    /// The position below which every event is committed or abandoned for
+    /// good (`i64::MAX` on SQLite, where every committed event is final).
+    pub(super) async fn horizon(&self) -> StoreResult<i64> {
+        match feed_horizon_sql(self.backend) {
+            None => Ok(i64::MAX),
+            Some(sql) => Ok(on_pool!(&self.pools, read, |p| sqlx::query_scalar(sql)
+                .fetch_one(p)
+                .await)?),
+        }
+    }
+
+    /// Fans out one endpoint's new events; the number of deliveries queued.
+    async fn fan_out_endpoint(
+        &self,
+        company_id: &str,
+        id: &str,
+        wanted: &[String],
+        horizon: i64,
+        now: i64,
+        batch: u32,
+    ) -> StoreResult<u64> {
+        let lock = format!(
+            "SELECT after_xid, after_seq FROM webhook_endpoints WHERE company_id = $1 AND id = $2 \
+             AND active{}",
+            skip_locked(self.backend)
+        );
+        on_pool!(&self.pools, write, |p| {
+            let mut tx = p.begin().await?;
+            let position: Option<(i64, i64)> = sqlx::query_as(&lock)
+                .bind(company_id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some((xid, seq)) = position else {
+                return Ok(0);
+            };
+            let rows: Vec<FeedRow> = sqlx::query_as(
+                "SELECT id, type, created_at, data, xid, seq FROM events WHERE company_id = $1 \
+                 AND (xid, seq) > ($2, $3) AND xid < $4 ORDER BY xid, seq LIMIT $5",
+            )
+            .bind(company_id)
+            .bind(xid)
+            .bind(seq)
+            .bind(horizon)
+            .bind(i64::from(batch))
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else {
+                return Ok(0);
+            };
+            let moved = sqlx::query(
+                "UPDATE webhook_endpoints SET after_xid = $3, after_seq = $4 WHERE company_id = $1 \
+                 AND id = $2 AND after_xid = $5 AND after_seq = $6",
+            )
+            .bind(company_id)
+            .bind(id)
+            .bind(last.xid)
+            .bind(last.seq)
+            .bind(xid)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+            if moved.rows_affected() == 0 {
+                // Another node moved it first: its deliveries stand.
+                return Ok(0);
+            }
+            let mut queued = 0;
+            for e in rows
+                .iter()
+                .filter(|e| wanted.iter().any(|w| w == "*" || *w == e.kind))
+            {
+                let body = delivery_body(&e.kind, e.created_at, render_data(&e.data));
+                sqlx::query(
+                    "INSERT INTO webhook_deliveries (company_id, id, endpoint_id, event_id, body, \
+                     state, attempts, next_attempt_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+                )
+                .bind(company_id)
+                .bind(new_id(IdKind::Delivery))
+                .bind(id)
+                .bind(&e.id)
+                .bind(body)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                queued += 1;
+            }
+            tx.commit().await?;
+            Ok(queued)
+        })
+    }
+}
+
+#[async_trait]
+impl DeliveryQueue for SqlStore {
+    async fn fan_out(&self, now: i64, batch: u32) -> StoreResult<u64> {
+        // The endpoints table is small (endpoints, not events): a company
+        // without one costs nothing here.
+        let endpoints: Vec<(String, String, String)> = on_pool!(&self.pools, read, |p| {
+            sqlx::query_as("SELECT company_id, id, events FROM webhook_endpoints WHERE active")
+                .fetch_all(p)
+                .await
+        })?;
+        if endpoints.is_empty() {
+            return Ok(0);
+        }
+        let horizon = self.horizon().await?;
+        let mut queued = 0;
+        for (company_id, id, events) in endpoints {
+            let wanted: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
+            queued += self
+                .fan_out_endpoint(&company_id, &id, &wanted, horizon, now, batch)
+                .await?;
+        }
+        Ok(queued)
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: i64,
+        busy: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<LeasedDelivery>> {
+        // Deliveries are deleted once done, so this reads pending work only.
+        let mut sql = String::from(
+            "SELECT d.company_id, d.id, d.endpoint_id, d.event_id, d.body, d.attempts \
+             FROM webhook_deliveries d JOIN webhook_endpoints e \
+             ON e.company_id = d.company_id AND e.id = d.endpoint_id AND e.active \
+             WHERE d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)",
+        );
+        for i in 0..busy.len() {
+            sql += &format!(" AND d.endpoint_id <> ${}", i + 3);
+        }
+        sql += " ORDER BY d.next_attempt_at LIMIT $2";
+        let rows: Vec<DeliveryRow> = on_pool!(&self.pools, read, |p| {
+            let mut q = sqlx::query_as(&sql).bind(now).bind(i64::from(limit));
+            for b in busy {
+                q = q.bind(b);
+            }
+            q.fetch_all(p).await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LeasedDelivery {
+                company_id: r.company_id,
+                id: r.id,
+                endpoint_id: r.endpoint_id,
+                event_id: r.event_id,
+                body: r.body,
+                attempts: r.attempts,
+            })
+            .collect())
+    }
+
+    async fn lease_delivery(
+        &self,
+        company_id: &str,
+        id: &str,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<bool> {
+        let taken = on_pool!(&self.pools, write, |p| sqlx::query(
+            "UPDATE webhook_deliveries SET lease_owner = $3, lease_until = $5 \
+             WHERE company_id = $1 AND id = $2 AND (lease_until IS NULL OR lease_until < $4)"
+        )
+        .bind(company_id)
+        .bind(id)
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(taken == 1)
+    }
+
+    async fn record_attempt(
+        &self,
+        d: &LeasedDelivery,
+        owner: &str,
+        o: &AttemptOutcome,
+        now: i64,
+    ) -> StoreResult<()> {
+        on_pool!(&self.pools, write, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "INSERT INTO webhook_attempts (company_id, id, endpoint_id, delivery_id, event_id, \
+                 attempt, status_code, error, duration_ms, next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(&d.company_id)
+            .bind(new_id(IdKind::Attempt))
+            .bind(&d.endpoint_id)
+            .bind(&d.id)
+            .bind(&d.event_id)
+            .bind(d.attempts + 1)
+            .bind(o.status_code)
+            .bind(&o.error)
+            .bind(o.duration_ms)
+            .bind(o.next_attempt_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            match o.next_attempt_at {
+                Some(next) => {
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $4, \
+                         lease_owner = NULL, lease_until = NULL \
+                         WHERE company_id = $1 AND id = $2 AND lease_owner = $3",
+                    )
+                    .bind(&d.company_id)
+                    .bind(&d.id)
+                    .bind(owner)
+                    .bind(next)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query(
+                        "DELETE FROM webhook_deliveries WHERE company_id = $1 AND id = $2 \
+                         AND lease_owner = $3",
+                    )
+                    .bind(&d.company_id)
+                    .bind(&d.id)
+                    .bind(owner)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            if o.gone {
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET active = FALSE, updated_at = $3 \
+                     WHERE company_id = $1 AND id = $2",
+                )
+                .bind(&d.company_id)
+                .bind(&d.endpoint_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "DELETE FROM webhook_deliveries WHERE company_id = $1 AND endpoint_id = $2",
+                )
+                .bind(&d.company_id)
+                .bind(&d.endpoint_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn delivery_backlog(&self) -> StoreResult<(i64, Option<i64>)> {
+        Ok(on_pool!(&self.pools, read, |p| sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries"
+        )
+        .fetch_one(p)
+        .await)?)
+    }
+}

@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the repository's bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kb_server  # noqa: E402
 

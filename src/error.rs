@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::knowledge::KnowledgeError;
 use crate::store::{StoreError, UniqueKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unprocessable(String),
     /// The client took too long to send the request.
     #[error("{0}")]
     RequestTimeout(String),
@@ -77,6 +82,8 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -154,6 +161,20 @@ impl From<StoreError> for ApiError {
             other @ (StoreError::Duplicate { .. } | StoreError::Other(_)) => {
                 ApiError::Internal(Box::new(other))
             }
+        }
+    }
+}
+
+/// What a refused knowledge-base request means to an API client.
+impl From<KnowledgeError> for ApiError {
+    fn from(err: KnowledgeError) -> Self {
+        match err {
+            KnowledgeError::Invalid(message) => ApiError::BadRequest(message),
+            KnowledgeError::UnsupportedType(message) => ApiError::UnsupportedMediaType(message),
+            KnowledgeError::Unprocessable(message) => ApiError::Unprocessable(message),
+            KnowledgeError::NotFound(message) => ApiError::NotFound(message),
+            KnowledgeError::Conflict(message) => ApiError::Conflict(message.into()),
+            KnowledgeError::Store(e) => e.into(),
         }
     }
 }

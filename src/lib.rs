@@ -6,7 +6,7 @@
 //! cli                      the binary's commands (admin ones call auth/store)
 //!  └ http                  routes, extractors, JSON views, the route list and OpenAPI
 //!     └ app                AppState and Config: the handles a request needs
-//!        └ auth, chat, limits, llm   use cases, free of HTTP types
+//!        └ auth, chat, knowledge, limits, llm   use cases, free of HTTP types
 //!           └ store        the Store trait and its SQL; its own StoreError
 //!              └ domain    validated values, no I/O
 //! ```
@@ -22,6 +22,7 @@ pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod knowledge;
 pub mod limits;
 pub mod llm;
 pub mod store;

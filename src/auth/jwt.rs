@@ -16,6 +16,11 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
+    /// What the token's chats may do: the subset of `rag:access` and
+    /// `tools:use` that the minting key held. Absent in older tokens,
+    /// which then may do neither.
+    #[serde(default)]
+    pub perm: Vec<String>,
 }
 
 impl Claims {
@@ -36,7 +41,24 @@ impl Claims {
             iat,
             exp: iat + ttl_secs,
             iss: ISSUER.into(),
+            perm: Vec::new(),
         }
+    }
+
+    /// The chat permissions of a key (`rag:access`, `tools:use`) as the claim.
+    pub fn with_chat_permissions(mut self, key: crate::domain::Permissions) -> Claims {
+        use crate::domain::Permission;
+        self.perm = [Permission::RagAccess, Permission::ToolsUse]
+            .into_iter()
+            .filter(|p| key.contains(*p))
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        self
+    }
+
+    /// Whether the token carries `permission` in its `perm` claim.
+    pub fn allows(&self, permission: crate::domain::Permission) -> bool {
+        self.perm.iter().any(|p| p == permission.as_str())
     }
 }
 
@@ -98,6 +120,7 @@ mod tests {
             iat: now,
             exp: now + exp_offset,
             iss: ISSUER.into(),
+            perm: vec!["rag:access".into()],
         }
     }
 

@@ -164,6 +164,7 @@ mod tests {
             role,
             content: content.into(),
             created_at: i as i64,
+            sources: None,
         }
     }
 

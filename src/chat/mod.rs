@@ -3,6 +3,7 @@
 //! then generate in a task of its own that owns the model stream, stores the
 //! reply and releases the lease — so a client that leaves loses nothing.
 
+pub mod excerpts;
 pub mod input;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,17 +14,22 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, Notify};
 
 use crate::app::SharedState;
-use crate::domain::{now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent};
+use crate::domain::{
+    now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent, Source,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::llm::{guarded, ModelRequest};
 use crate::store::{BeginReply, ChatOwner, Lease};
 
+pub use excerpts::RagBudget;
 pub use input::HistoryBudget;
 
 /// What the chat use case may do, per node.
 #[derive(Debug, Clone, Copy)]
 pub struct ChatConfig {
     pub history: HistoryBudget,
+    /// Knowledge excerpts per reply (with `rag:access`).
+    pub rag: RagBudget,
     /// How long a reply lease lasts unless renewed; the generating node
     /// renews it every third of this, so only a dead node lets it lapse.
     pub lease: Duration,
@@ -33,6 +39,7 @@ impl Default for ChatConfig {
     fn default() -> Self {
         ChatConfig {
             history: HistoryBudget::default(),
+            rag: RagBudget::default(),
             lease: Duration::from_secs(30),
         }
     }
@@ -128,13 +135,16 @@ pub struct Started {
 
 /// Stores `content` as the user's next message in the conversation and starts
 /// its reply. 404 when the conversation is not this user's with this agent,
-/// 409 when a reply is already being generated (on any node).
+/// 409 when a reply is already being generated (on any node). With
+/// `rag_access` (the token's `perm` claim) the reply is given knowledge
+/// excerpts, when the company has documents.
 pub async fn post_message(
     state: &SharedState,
     user: &CustomerUser,
     agent: &Agent,
     conversation_id: &str,
     content: &MessageContent,
+    rag_access: bool,
 ) -> ApiResult<Started> {
     let owner = ChatOwner {
         company_id: &user.company_id,
@@ -147,7 +157,7 @@ pub async fn post_message(
         until: now + state.chat.lease.as_millis() as i64,
     };
     let title = title_from_message(content.as_str());
-    let question = match state
+    let (question, has_documents) = match state
         .store
         .begin_reply(
             owner,
@@ -159,7 +169,11 @@ pub async fn post_message(
         )
         .await?
     {
-        BeginReply::Started { question, .. } => question,
+        BeginReply::Started {
+            question,
+            has_documents,
+            ..
+        } => (question, has_documents),
         BeginReply::NotFound => return Err(ApiError::NotFound("Conversation not found")),
         BeginReply::Busy => {
             return Err(ApiError::Conflict(
@@ -174,6 +188,7 @@ pub async fn post_message(
         agent: agent.clone(),
         conversation_id: conversation_id.to_owned(),
         lease,
+        retrieve: rag_access && has_documents,
     };
     let guard = state.replies.start();
     tokio::spawn(async move {
@@ -189,6 +204,9 @@ struct Job {
     agent: Agent,
     conversation_id: String,
     lease: Lease,
+    /// Whether to search the knowledge base: the token allows it and the
+    /// company has documents (learnt with the question's own statement).
+    retrieve: bool,
 }
 
 impl Job {
@@ -205,13 +223,14 @@ impl Job {
         let company = &self.user.company_id;
         let store = &self.state.store;
         let end = match outcome {
-            Ok(reply) => {
+            Ok((reply, sources)) => {
                 match store
                     .finish_reply(
                         company,
                         &self.conversation_id,
                         &self.lease.owner,
                         &reply,
+                        &sources,
                         now_ms(),
                     )
                     .await
@@ -250,8 +269,12 @@ impl Job {
         }
     }
 
-    /// The reply's whole text, each piece forwarded to `tx` as it comes.
-    async fn generate(&self, tx: &mpsc::UnboundedSender<ReplyEvent>) -> ApiResult<String> {
+    /// The reply's whole text, each piece forwarded to `tx` as it comes,
+    /// and the sources of the excerpts the model was given.
+    async fn generate(
+        &self,
+        tx: &mpsc::UnboundedSender<ReplyEvent>,
+    ) -> ApiResult<(String, Vec<Source>)> {
         let store = &self.state.store;
         let company = &self.user.company_id;
         let history = self.state.chat.history;
@@ -265,8 +288,16 @@ impl Job {
             .await?
             .unwrap_or_default();
         let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        let mut turns = input::model_input(&self.user, &self.agent, &today, &messages, history);
+        let hits = if self.retrieve {
+            let budget = self.state.chat.rag;
+            excerpts::retrieve(&**store, company, &self.agent.id, &messages, budget).await
+        } else {
+            Vec::new()
+        };
+        excerpts::append_excerpts(&mut turns, &hits);
         let request = ModelRequest {
-            messages: input::model_input(&self.user, &self.agent, &today, &messages, history),
+            messages: turns,
             max_tokens: self.state.models.limits.max_tokens,
         };
         let client = self.state.models.for_agent(&self.agent);
@@ -294,7 +325,7 @@ impl Job {
             return Err(ApiError::BadGateway(MODEL_UNAVAILABLE));
         }
         record_model("ok", started, first_delta);
-        Ok(reply)
+        Ok((reply, excerpts::sources(&hits)))
     }
 }
 

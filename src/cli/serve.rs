@@ -118,6 +118,14 @@ pub struct ChatArgs {
     #[arg(long, env = "PERFORMCHAT_CHAT_HISTORY_CHARS", default_value_t = 24_000)]
     pub chat_history_chars: usize,
 
+    /// Most knowledge chunks given to one reply (with `rag:access`).
+    #[arg(long, env = "PERFORMCHAT_RAG_CHUNKS", default_value_t = 4)]
+    pub rag_chunks: u32,
+
+    /// Most code points of knowledge excerpts given to one reply.
+    #[arg(long, env = "PERFORMCHAT_RAG_CHARS", default_value_t = 6_000)]
+    pub rag_chars: usize,
+
     /// Milliseconds a reply lease lasts unless its node renews it: how long a
     /// conversation stays busy after the node generating its reply dies.
     #[arg(long, env = "PERFORMCHAT_CHAT_LEASE_MS", default_value_t = 30_000)]
@@ -163,6 +171,10 @@ impl ChatArgs {
             "the history budget must be positive"
         );
         anyhow::ensure!(
+            (1..=20).contains(&self.rag_chunks) && self.rag_chars > 0,
+            "--rag-chunks must be between 1 and 20 and --rag-chars positive"
+        );
+        anyhow::ensure!(
             self.chat_lease_ms >= 300,
             "--chat-lease-ms must be at least 300"
         );
@@ -176,6 +188,10 @@ impl ChatArgs {
             history: crate::chat::HistoryBudget {
                 messages: self.chat_history_messages,
                 chars: self.chat_history_chars,
+            },
+            rag: crate::chat::RagBudget {
+                chunks: self.rag_chunks,
+                chars: self.rag_chars,
             },
             lease: Duration::from_millis(self.chat_lease_ms),
         };

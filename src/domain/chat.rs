@@ -52,6 +52,9 @@ pub struct Message {
     pub role: Role,
     pub content: String,
     pub created_at: i64,
+    /// What an assistant message's excerpts came from (`[]` when none);
+    /// `None` for user messages, which cite nothing.
+    pub sources: Option<Vec<super::Source>>,
 }
 
 /// A message as an end user may send it: 1–8000 code points, not blank, no NUL.

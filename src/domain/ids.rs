@@ -7,6 +7,7 @@ pub enum IdKind {
     ApiKey,
     Conversation,
     Message,
+    Document,
 }
 
 impl IdKind {
@@ -18,6 +19,7 @@ impl IdKind {
             IdKind::ApiKey => "pk_",
             IdKind::Conversation => "conv_",
             IdKind::Message => "msg_",
+            IdKind::Document => "doc_",
         }
     }
 }

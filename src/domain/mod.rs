@@ -7,6 +7,7 @@ mod expires_in;
 mod fields;
 mod filter;
 mod ids;
+mod knowledge;
 mod metadata;
 mod models;
 mod permissions;
@@ -20,6 +21,9 @@ pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};
 pub use filter::{EmailQuery, ExternalIdQuery, FilterValue, UserFilter, UserFilterBody};
 pub use ids::{new_id, IdKind};
+pub use knowledge::{
+    agent_ids_from_stored, agent_ids_to_stored, agent_like_pattern, ContentType, Document, Source,
+};
 pub(crate) use metadata::json_type;
 pub use metadata::{merge_patch, Metadata};
 pub use models::{Agent, ApiKeyRecord, Company, CustomerUser, Environment, UserChanges};

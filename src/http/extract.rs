@@ -35,6 +35,8 @@ pub trait Endpoint: DeserializeOwned + Send {
     const PERMISSION: Permission;
     /// The rate limit the call counts against (spec 0.4).
     const POLICY: Policy = Policy::Api;
+    /// The largest request body the endpoint reads.
+    const BODY_LIMIT: usize = BODY_LIMIT;
 }
 
 /// The query parameters an endpoint reads (in groups); any other parameter
@@ -90,9 +92,20 @@ pub(super) async fn authenticate<T: Endpoint, Q: QueryNames>(
     state: &SharedState,
     remembered: bool,
 ) -> Result<(Call<T, Q>, Option<Pending>), ApiError> {
-    let (mut parts, body) = req.into_parts();
+    let (parts, body) = req.into_parts();
+    let fields = read_json_object_within(body, T::BODY_LIMIT).await?;
+    authenticate_fields(parts, fields, state, remembered).await
+}
+
+/// [`authenticate`] once the body's fields are read (from JSON, or from a
+/// multipart form by `http/upload.rs`).
+pub(super) async fn authenticate_fields<T: Endpoint, Q: QueryNames>(
+    mut parts: Parts,
+    mut fields: Map<String, Value>,
+    state: &SharedState,
+    remembered: bool,
+) -> Result<(Call<T, Q>, Option<Pending>), ApiError> {
     let Ok(scope) = RateScope::from_request_parts(&mut parts, state).await;
-    let mut fields = read_json_object(body).await?;
     // Without credentials there is nothing to guess: no lockout count.
     let credentials =
         credentials(&parts.headers, &mut fields)?.ok_or_else(|| missing(bearer(&parts.headers)))?;
@@ -153,14 +166,19 @@ pub(super) async fn authenticate<T: Endpoint, Q: QueryNames>(
 }
 
 pub(crate) async fn read_json_object(body: Body) -> Result<Map<String, Value>, ApiError> {
-    let bytes = Limited::new(body, BODY_LIMIT)
+    read_json_object_within(body, BODY_LIMIT).await
+}
+
+/// The body as a JSON object, refused past `limit` bytes.
+async fn read_json_object_within(body: Body, limit: usize) -> Result<Map<String, Value>, ApiError> {
+    let bytes = Limited::new(body, limit)
         .collect()
         .await
         .map_err(|e| {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
-                ApiError::PayloadTooLarge("Request body must not exceed 1 MiB".into())
+                ApiError::PayloadTooLarge(too_large(limit))
             } else if let Some(late) = super::deadline::body_timed_out(&*e) {
                 ApiError::RequestTimeout(late.to_string())
             } else {
@@ -179,6 +197,11 @@ pub(crate) async fn read_json_object(body: Body) -> Result<Map<String, Value>, A
         ))),
         Err(e) => Err(ApiError::bad_request(format!("Malformed JSON body: {e}"))),
     }
+}
+
+/// The 413 message for a body over `limit` bytes.
+pub(super) fn too_large(limit: usize) -> String {
+    format!("Request body must not exceed {} MiB", limit / (1024 * 1024))
 }
 
 /// Deserialises the endpoint's fields; the error names the offending field.

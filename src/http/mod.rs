@@ -5,6 +5,7 @@ mod chat;
 mod conversations;
 pub mod extract;
 pub mod keyed;
+mod knowledge;
 pub mod limit;
 mod linger;
 pub mod log;
@@ -16,6 +17,7 @@ pub mod deadline;
 mod ops;
 pub mod query;
 mod tokens;
+mod upload;
 mod users;
 pub mod views;
 mod widget;
@@ -61,6 +63,10 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get))
         .routes(routes!(conversations::messages))
+        .routes(routes!(knowledge::list, knowledge::create))
+        .routes(routes!(knowledge::get, knowledge::delete))
+        .routes(routes!(knowledge::upsert))
+        .routes(routes!(knowledge::search))
         .nest("/chat", chat::router(chat_origins))
         .routes(routes!(ops::openapi_json))
 }

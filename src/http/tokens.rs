@@ -89,7 +89,8 @@ pub async fn issue(
         TokenUser::KeyRefused => return Err(ApiError::Unauthorized("Invalid API credentials")),
     };
     let iat = now.div_euclid(1000);
-    let claims = Claims::for_user(&user, company_id, &req.agent_id, iat, expires_in.seconds());
+    let claims = Claims::for_user(&user, company_id, &req.agent_id, iat, expires_in.seconds())
+        .with_chat_permissions(key.permissions);
     let view = TokenUserView {
         id: user.id,
         external_id: user.external_id,

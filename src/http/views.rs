@@ -280,6 +280,21 @@ pub struct MessageView {
     pub role: &'static str,
     pub conversation_id: String,
     pub created_at: String,
+    /// Assistant messages only: the documents whose excerpts the model was
+    /// given, in rank order, one per document (`[]` when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<SourceView>>,
+}
+
+/// A document an assistant message cites.
+#[derive(Serialize, ToSchema)]
+pub struct SourceView {
+    #[schema(example = "doc_01JH0000000000000000000000")]
+    pub document_id: String,
+    pub title: String,
+    pub url: Option<String>,
+    /// The cited chunk's heading path, `Title › Heading › Subheading`.
+    pub heading: String,
 }
 
 impl From<Message> for MessageView {
@@ -290,6 +305,16 @@ impl From<Message> for MessageView {
             role: m.role.as_str(),
             conversation_id: m.conversation_id,
             created_at: format_ms(m.created_at),
+            sources: m.sources.map(|list| {
+                list.into_iter()
+                    .map(|s| SourceView {
+                        document_id: s.document_id,
+                        title: s.title,
+                        url: s.url,
+                        heading: s.heading,
+                    })
+                    .collect()
+            }),
         }
     }
 }

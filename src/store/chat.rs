@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::PageRequest;
-use crate::domain::{Conversation, Message};
+use crate::domain::{Conversation, Message, Source};
 use crate::store::StoreResult;
 
 /// Who holds a conversation's reply lease, and until when (ms since the epoch).
@@ -22,6 +22,9 @@ pub enum BeginReply {
     Started {
         conversation: Box<Conversation>,
         question: Message,
+        /// Whether the company has knowledge documents (read by the same
+        /// statement), so a reply without any skips retrieval for free.
+        has_documents: bool,
     },
     /// Not this user's conversation with this agent (or none at all).
     NotFound,
@@ -107,13 +110,14 @@ pub trait ChatStore: Send + Sync {
         lease: &Lease,
     ) -> StoreResult<bool>;
 
-    /// Stores the reply and releases the lease if `owner` still holds it.
+    /// Stores the reply (with the sources it cites) and releases the lease if `owner` still holds it.
     async fn finish_reply(
         &self,
         company_id: &str,
         conversation_id: &str,
         owner: &str,
         reply: &str,
+        sources: &[Source],
         now: i64,
     ) -> StoreResult<Message>;
 

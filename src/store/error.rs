@@ -8,6 +8,8 @@
 pub enum UniqueKey {
     /// A company's customer users have distinct `external_id`s.
     UserExternalId,
+    /// A company's knowledge documents have distinct `external_id`s.
+    DocumentExternalId,
     /// Any other key: the ids we mint are unique, so meeting one is a bug.
     Other,
 }
@@ -65,6 +67,11 @@ fn unique_key(constraint: Option<&str>, message: &str) -> UniqueKey {
         && message.ends_with("customer_users.company_id, customer_users.external_id");
     if by_name || by_columns {
         UniqueKey::UserExternalId
+    } else if constraint == Some("knowledge_documents_by_external_id")
+        || (constraint.is_none()
+            && message.ends_with("knowledge_documents.company_id, knowledge_documents.external_id"))
+    {
+        UniqueKey::DocumentExternalId
     } else {
         UniqueKey::Other
     }

@@ -11,6 +11,7 @@ mod chat;
 mod copy;
 mod dialect;
 mod error;
+mod knowledge;
 mod recipes;
 mod rows;
 mod sql;
@@ -30,6 +31,7 @@ pub use chat::{BeginReply, ChatOwner, ChatStore, Lease};
 pub use copy::{copy_store, schema_drift, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use error::{StoreError, StoreResult, UniqueKey};
+pub use knowledge::{ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument};
 pub use recipes::{EncodeUser, ExportChunks, ExportRow, ExportUser, EXPORT_CHUNK};
 pub use recipes::{MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use sql::SqlStore;
@@ -89,8 +91,10 @@ pub struct KeyProof<'a> {
 #[async_trait]
 /// The recipes' operations (spec 4.4, 4.5) live in their own trait, [`UserRecipes`].
 /// Conversations and messages (spec 6, 8) live in [`ChatStore`]; companies,
-/// agents and API keys in [`TenantStore`].
-pub trait Store: UserRecipes + ChatStore + TenantStore + Send + Sync + 'static {
+/// agents and API keys in [`TenantStore`]; the knowledge base in [`KnowledgeStore`].
+pub trait Store:
+    UserRecipes + ChatStore + TenantStore + KnowledgeStore + Send + Sync + 'static
+{
     /// Answers when the database does (for `/health`).
     async fn ping(&self) -> StoreResult<()>;
 

@@ -13,7 +13,7 @@ pub(super) const AGENT_COLUMNS: &str =
 pub(super) const COMPANY_COLUMNS: &str = "id, name, active, created_at";
 pub(super) const CONVERSATION_COLUMNS: &str =
     "company_id, id, customer_user_id, agent_id, title, message_count, created_at, updated_at";
-pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, created_at";
+pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, created_at, sources";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -177,16 +177,26 @@ pub(super) struct MessageRow {
     pub(super) role: String,
     pub(super) content: String,
     pub(super) created_at: i64,
+    pub(super) sources: Option<String>,
 }
 
 impl From<MessageRow> for Message {
     fn from(r: MessageRow) -> Self {
+        let role = Role::from_stored(&r.role);
+        // Replies stored before sources existed cite nothing: `[]`.
+        let sources = (role == Role::Assistant).then(|| {
+            r.sources
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default()
+        });
         Message {
-            role: Role::from_stored(&r.role),
+            role,
             id: r.id,
             conversation_id: r.conversation_id,
             content: r.content,
             created_at: r.created_at,
+            sources,
         }
     }
 }

@@ -80,7 +80,8 @@ pub async fn post(
     // spends the customer user's `chat` budget (spec 0.4), and a refused one
     // (429) stores nothing.
     limits.enforce(&state, Policy::Chat, &t.user.id).await?;
-    let started = post_message(&state, &t.user, &t.agent, &id, &content).await?;
+    let rag = t.claims.allows(crate::domain::Permission::RagAccess);
+    let started = post_message(&state, &t.user, &t.agent, &id, &content, rag).await?;
     let question = MessageView::from(started.question);
     if wants_sse(&headers) {
         let mut response = sse(question, started.events).into_response();

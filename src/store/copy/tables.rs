@@ -111,6 +111,42 @@ pub(super) const TABLES: &[Table] = &[
             ("role", Kind::Text),
             ("content", Kind::Text),
             ("created_at", Kind::Int),
+            ("sources", Kind::Text),
+        ],
+    },
+    Table {
+        name: "knowledge_documents",
+        key: &["company_id", "id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("id", Kind::Text),
+            ("title", Kind::Text),
+            ("url", Kind::Text),
+            ("external_id", Kind::Text),
+            ("content_type", Kind::Text),
+            ("agent_ids", Kind::Text),
+            ("metadata", Kind::Text),
+            ("content", Kind::Text),
+            ("chars", Kind::Int),
+            ("chunk_count", Kind::Int),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "knowledge_chunks",
+        key: &["company_id", "id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("id", Kind::Text),
+            ("document_id", Kind::Text),
+            ("position", Kind::Int),
+            ("agent_ids", Kind::Text),
+            ("heading", Kind::Text),
+            ("text", Kind::Text),
+            ("scope", Kind::Text),
+            ("heading_terms", Kind::Text),
+            ("body_terms", Kind::Text),
         ],
     },
 ];
@@ -122,10 +158,14 @@ const SETTINGS: (&str, &[&str]) = ("settings", &["name", "value"]);
 /// SQLite's local row key for the name index, which the target assigns, and
 /// what the target's triggers derive as companies and users are inserted:
 /// the per-company user counts (migration 0004) and SQLite's company numbers
-/// for the name index (migration 0005).
+/// for the name index (migration 0005). Likewise the knowledge chunks'
+/// index: SQLite's `seq` and FTS5 table are filled by the target's triggers,
+/// PostgreSQL's `terms` is a generated column.
 const NOT_COPIED: &[(&str, Option<&str>)] = &[
     ("_sqlx_migrations", None),
     ("customer_users", Some("seq")),
+    ("knowledge_chunks", Some("seq")),
+    ("knowledge_chunks", Some("terms")),
     ("customer_user_counts", None),
     ("name_search_companies", None),
 ];

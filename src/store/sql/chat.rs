@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 
 use super::{on_pool, storable, SqlStore};
-use crate::domain::{new_id, Conversation, IdKind, Message, Role};
+use crate::domain::{new_id, Conversation, IdKind, Message, Role, Source};
 use crate::store::rows::{ConversationRow, MessageRow, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
 use crate::store::StoreResult;
 use crate::store::{BeginReply, ChatOwner, ChatStore, Lease, PageRequest};
@@ -21,9 +21,19 @@ const NEXT_TIME: &str = "CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 
 
 fn insert_message_sql() -> String {
     format!(
-        "INSERT INTO messages (company_id, id, conversation_id, role, content, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {MESSAGE_COLUMNS}"
+        "INSERT INTO messages (company_id, id, conversation_id, role, content, created_at, sources) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {MESSAGE_COLUMNS}"
     )
+}
+
+/// The conversation as taking its lease left it, and whether the company has
+/// any knowledge document: asked in the same statement, so a company without
+/// documents pays no query to learn that a reply needs no retrieval.
+#[derive(sqlx::FromRow)]
+struct TakenRow {
+    #[sqlx(flatten)]
+    conversation: ConversationRow,
+    has_documents: bool,
 }
 
 #[async_trait]
@@ -244,7 +254,8 @@ impl ChatStore for SqlStore {
              message_count = message_count + 1, updated_at = {NEXT_TIME}, \
              title = COALESCE(title, $6) \
              WHERE company_id = $1 AND id = $2 AND customer_user_id = $7 AND agent_id = $8 \
-             AND (lease_until IS NULL OR lease_until <= $3) RETURNING {CONVERSATION_COLUMNS}"
+             AND (lease_until IS NULL OR lease_until <= $3) RETURNING {CONVERSATION_COLUMNS}, \
+             EXISTS (SELECT 1 FROM knowledge_documents WHERE company_id = $1) AS has_documents"
         );
         let exists = "SELECT COUNT(*) FROM conversations WHERE company_id = $1 AND id = $2 \
                       AND customer_user_id = $3 AND agent_id = $4";
@@ -252,7 +263,7 @@ impl ChatStore for SqlStore {
         let message_id = new_id(IdKind::Message);
         on_pool!(self.pools(), write, |p| {
             let mut tx = p.begin().await?;
-            let row: Option<ConversationRow> = sqlx::query_as(&take)
+            let row: Option<TakenRow> = sqlx::query_as(&take)
                 .bind(owner.company_id)
                 .bind(conversation_id)
                 .bind(now)
@@ -278,6 +289,10 @@ impl ChatStore for SqlStore {
                     BeginReply::NotFound
                 });
             };
+            let TakenRow {
+                conversation: row,
+                has_documents,
+            } = row;
             let message: MessageRow = sqlx::query_as(&insert)
                 .bind(owner.company_id)
                 .bind(&message_id)
@@ -285,12 +300,14 @@ impl ChatStore for SqlStore {
                 .bind(Role::User.as_str())
                 .bind(question)
                 .bind(row.updated_at)
+                .bind(None::<String>)
                 .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;
             Ok(BeginReply::Started {
                 conversation: Box::new(row.into()),
                 question: message.into(),
+                has_documents,
             })
         })
     }
@@ -321,8 +338,10 @@ impl ChatStore for SqlStore {
         conversation_id: &str,
         owner: &str,
         reply: &str,
+        sources: &[Source],
         now: i64,
     ) -> StoreResult<Message> {
+        let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
         // Every expression of the SET sees the row as it was, so both CASEs
         // test the old owner.
         let update = format!(
@@ -349,6 +368,7 @@ impl ChatStore for SqlStore {
                 .bind(Role::Assistant.as_str())
                 .bind(reply)
                 .bind(at)
+                .bind(&sources)
                 .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;

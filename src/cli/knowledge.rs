@@ -75,9 +75,10 @@ pub struct AddArgs {
     /// <title>, else the file name].
     #[arg(long, required_unless_present = "file")]
     title: Option<String>,
-    /// The http(s) link end users see for this source.
-    #[arg(long)]
-    url: Option<String>,
+    /// The http(s) link end users see for this source. (Not `--url`: that
+    /// flag names the server, as in every command over the API.)
+    #[arg(long, value_name = "URL")]
+    doc_url: Option<String>,
     /// Your own id for the document: adding it again replaces it.
     #[arg(long)]
     external_id: Option<String>,
@@ -137,7 +138,7 @@ async fn add(client: &Client, args: &AddArgs, as_json: bool) -> anyhow::Result<(
         }
         (None, None) => bail!("give a FILE or --text"),
     };
-    if let Some(url) = &args.url {
+    if let Some(url) = &args.doc_url {
         doc = doc.url(url.clone());
     }
     doc = doc.agent_ids(args.agents.clone());
@@ -345,6 +346,30 @@ mod tests {
         );
         assert_eq!(default_title("a.txt", "text/plain", b"# no"), "a.txt");
         assert_eq!(default_title("e.md", "text/markdown", b"#\n"), "e.md");
+    }
+
+    #[test]
+    fn the_document_link_is_not_the_server_address() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "performchat",
+            "knowledge",
+            "add",
+            "f.md",
+            "--doc-url",
+            "https://help.example/f",
+            "--url",
+            "http://127.0.0.1:9",
+        ])
+        .unwrap();
+        let crate::cli::Command::Knowledge(args) = cli.command else {
+            panic!("not knowledge: {cli:?}")
+        };
+        assert_eq!(args.api.url, "http://127.0.0.1:9");
+        let KnowledgeCommand::Add(add) = args.command else {
+            panic!("not add")
+        };
+        assert_eq!(add.doc_url.as_deref(), Some("https://help.example/f"));
     }
 
     #[test]

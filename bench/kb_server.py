@@ -30,7 +30,8 @@ def ensure_venv(module):
     except ImportError:
         pass
     python = os.path.join(VENV, "bin", "python")
-    if os.path.realpath(sys.executable) == os.path.realpath(python):
+    # Not sys.executable: a venv's python is a symlink to the one that made it.
+    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
         sys.exit(f"{module} is missing from {VENV}: remove that folder and run again")
     if not os.path.exists(python):
         print(f"creating {VENV} with {' '.join(PINNED)} ...", file=sys.stderr)

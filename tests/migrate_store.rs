@@ -60,6 +60,13 @@ async fn sqlite_store_seeded_through_the_api_moves_to_postgres() {
         .await;
     assert_eq!(status, 200, "{body}");
 
+    let (status, body) = node
+        .post(
+            "/rest/v1/knowledge/documents",
+            &t.body(json!({ "title": "Refunds", "content": "A refund takes five days." })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     let users_before = node.all_users(&t.key).await;
     let (_, agents_before) = node.get("/rest/v1/agents", &t.key).await;
     let keys_before = cli(&sqlite.url, &["api-key", "list", "--company", &t.company]);
@@ -107,6 +114,12 @@ async fn sqlite_store_seeded_through_the_api_moves_to_postgres() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["pagination"]["total"], json!(1), "{body}");
+    // The target's full-text index is built as the chunks arrive.
+    let (status, found) = node
+        .get("/rest/v1/knowledge/search?q=refunds", &t.key)
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["data"][0]["title"], json!("Refunds"), "{found}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,6 +159,15 @@ async fn store_moves_to_sqlite_in_batches(source: Backend) {
     }
     let token = app.token(&a, "u7").await;
     let conversation = chat_with_history(&app, &token).await;
+    let doc = app
+        .post(
+            "/rest/v1/knowledge/documents",
+            a.body(json!({ "title": "Refunds", "content_type": "text/markdown",
+                "content": "# Refunds\n\n## Cards\n\nA refund takes five days." })),
+        )
+        .await;
+    assert_eq!(doc.status, 201, "{}", doc.text);
+    let search = "/rest/v1/knowledge/search?q=refunds";
 
     let sqlite = TestDb::new(Backend::Sqlite).await;
     let out = migrate(&app.db.url, &sqlite.url);
@@ -158,6 +180,12 @@ async fn store_moves_to_sqlite_in_batches(source: Backend) {
     assert_eq!(report["copied"]["customer_users"], json!(2_235), "{report}");
     assert_eq!(report["copied"]["conversations"], json!(1), "{report}");
     assert_eq!(report["copied"]["messages"], json!(4), "{report}");
+    assert_eq!(
+        report["copied"]["knowledge_documents"],
+        json!(1),
+        "{report}"
+    );
+    assert_eq!(report["copied"]["knowledge_chunks"], json!(1), "{report}");
     let again = migrate(&app.db.url, &sqlite.url);
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(
@@ -190,6 +218,14 @@ async fn store_moves_to_sqlite_in_batches(source: Backend) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // Scores are each backend's own; the hits are the same.
+    let without_score = |mut v: Value| {
+        v["data"][0].as_object_mut().unwrap().remove("score");
+        v
+    };
+    let before = app.get(search, a.creds()).await.assert_ok().clone();
+    let (status, after) = node.get(search, &a.key).await;
+    assert_eq!((status, without_score(after)), (200, without_score(before)));
     for path in [
         format!("/rest/v1/conversations/{conversation}"),
         format!("/rest/v1/conversations/{conversation}/messages"),

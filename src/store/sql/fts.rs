@@ -18,43 +18,53 @@ pub(super) const CANDIDATES: i64 = 400;
 
 const AGENT: &str = "($3 IS NULL OR c.agent_ids = '' OR c.agent_ids LIKE $3 ESCAPE '\\')";
 
-/// The per-document cap and the join for titles, shared by both.
-fn tail() -> String {
-    "), ranked AS ( \
-       SELECT h.*, ROW_NUMBER() OVER (PARTITION BY h.document_id ORDER BY h.score DESC, h.position) AS n \
-       FROM hits h \
-     ) \
-     SELECT r.document_id, d.title, d.url, r.heading, r.text, r.score \
-     FROM ranked r JOIN knowledge_documents d ON d.company_id = $2 AND d.id = r.document_id \
-     WHERE r.n <= $5 ORDER BY r.score DESC, r.document_id, r.position LIMIT $6"
-        .to_owned()
+/// The per-document cap, then the chunks' text and their documents' titles
+/// for the rows kept: candidates carry only their key and score, so ranking
+/// many matches never sorts their text. `chunk` joins a kept row's key.
+fn tail(chunk: &str) -> String {
+    format!(
+        "), ranked AS ( \
+           SELECT h.*, ROW_NUMBER() OVER (PARTITION BY h.document_id ORDER BY h.score DESC, h.position) AS n \
+           FROM hits h \
+         ) \
+         SELECT r.document_id, d.title, d.url, c.heading, c.text, r.score \
+         FROM ranked r JOIN knowledge_chunks c ON {chunk} \
+         JOIN knowledge_documents d ON d.company_id = $2 AND d.id = r.document_id \
+         WHERE r.n <= $5 ORDER BY r.score DESC, r.document_id, r.position LIMIT $6"
+    )
 }
 
 pub(super) fn search_sql(backend: Backend) -> String {
-    let head = match backend {
+    let (head, chunk) = match backend {
         // bm25() is lower-is-better; its weights follow the FTS columns
         // (scope, heading_terms, body_terms).
-        Backend::Sqlite => format!(
+        Backend::Sqlite => (
+            format!(
             "WITH hits AS ( \
-               SELECT c.document_id, c.position, c.heading, c.text, \
+               SELECT c.seq AS k, c.document_id, c.position, \
                       -bm25(knowledge_fts, 0.0, 4.0, 1.0) AS score \
                FROM knowledge_fts JOIN knowledge_chunks c ON c.seq = knowledge_fts.rowid \
                WHERE knowledge_fts MATCH $1 AND c.company_id = $2 AND {AGENT} \
                ORDER BY score DESC LIMIT $4 "
+            ),
+            "c.seq = r.k",
         ),
         // Weights are {D, C, B, A}: the scope (D) counts for nothing, the
         // heading (A) four times the body (B); normalisation 1 divides by
         // the log of the chunk's length, as BM25 discounts long chunks.
-        Backend::Postgres => format!(
+        Backend::Postgres => (
+            format!(
             "WITH hits AS ( \
-               SELECT c.document_id, c.position, c.heading, c.text, \
+               SELECT c.id AS k, c.document_id, c.position, \
                       CAST(ts_rank('{{0, 0, 0.25, 1}}', c.terms, to_tsquery('simple', $7), 1) AS DOUBLE PRECISION) AS score \
                FROM knowledge_chunks c \
                WHERE c.terms @@ to_tsquery('simple', $1) AND c.company_id = $2 AND {AGENT} \
                ORDER BY score DESC LIMIT $4 "
+            ),
+            "c.company_id = $2 AND c.id = r.k",
         ),
     };
-    head + &tail()
+    head + &tail(chunk)
 }
 
 /// The match expression (`$1`) and, on PostgreSQL, the ranking query

@@ -106,7 +106,7 @@ backend_tests! {
         assert_eq!(app.put(&uri, t.body(version("alpha"))).await.status, 201);
         let done = Arc::new(AtomicBool::new(false));
         let writer = {
-            let (app_router, t, done) = (app.router.clone(), t.clone(), done.clone());
+            let (app_router, t, done) = (app.router.clone(), t.clone(), Arc::clone(&done));
             let uri = uri.clone();
             tokio::spawn(async move {
                 for i in 0..12 {

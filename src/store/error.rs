@@ -97,6 +97,12 @@ mod tests {
             unique_key(None, "UNIQUE constraint failed: companies.id"),
             UniqueKey::Other
         );
+        let documents = "UNIQUE constraint failed: knowledge_documents.company_id, knowledge_documents.external_id";
+        assert_eq!(unique_key(None, documents), UniqueKey::DocumentExternalId);
+        assert_eq!(
+            unique_key(Some("knowledge_documents_by_external_id"), "duplicate key"),
+            UniqueKey::DocumentExternalId
+        );
         assert_eq!(
             unique_key(Some("companies_pkey"), "duplicate key"),
             UniqueKey::Other

@@ -91,7 +91,7 @@ pub type SharedState = Arc<AppState>;
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
 /// HS256 keys shorter than its 256-bit output are guessable offline from any
-/// one token (RFC 7518 §3.2 requires at least this much).
+/// one token (RFC 7518 section 3.2 requires at least this much).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 impl AppState {

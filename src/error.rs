@@ -1,4 +1,4 @@
-//! The API's error type, rendered as the spec's error body
+//! The API's error type, rendered as the error body of docs/API.md §0.2
 //! `{ "statusCode", "message", "error" }`. This is where HTTP statuses meet
 //! the store's errors: `From<StoreError>` below is the one mapping.
 
@@ -121,7 +121,7 @@ pub fn chain(err: &(dyn StdError + 'static)) -> String {
     text
 }
 
-/// Builds the spec's error body for any status, so layers that never see an
+/// Builds the error body of docs/API.md §0.2 for any status, so layers that never see an
 /// `ApiError` (panics, routing) answer in the same shape.
 pub fn error_response(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(ErrorBody::new(status, message))).into_response()

@@ -1,4 +1,4 @@
-//! The chat flow (spec 8) against a stand-in model: SSE order, what is
+//! The chat flow (docs/API.md §8) against a stand-in model: SSE order, what is
 //! stored, what the model is sent, titles, one reply at a time, failures.
 
 #[path = "support/chat.rs"]

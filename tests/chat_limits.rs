@@ -1,4 +1,4 @@
-//! The `chat` policy of spec 0.4 on the message route: 20 messages per
+//! The `chat` policy of docs/API.md §0.4 on the message route: 20 messages per
 //! customer user, then 429 with `Retry-After` and nothing stored. The limiter
 //! runs on a manual clock, so no bucket refills while the test runs.
 

@@ -1,4 +1,4 @@
-//! The chat API's guards (spec 6, 8): bearer tokens only and checked first,
+//! The chat API's guards (docs/API.md §6, §8): bearer tokens only and checked first,
 //! invalidation, isolation between users, agents and companies, validation,
 //! paging with `before`, and CORS on the chat routes only.
 

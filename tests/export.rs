@@ -1,4 +1,4 @@
-//! Spec 4.5 export: every user, in list order, streamed in batches, as
+//! docs/API.md §4.5, export: every user, in list order, streamed in batches, as
 //! RFC 4180 CSV or NDJSON, with the list's filters and tenancy.
 
 mod common;

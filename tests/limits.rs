@@ -1,4 +1,4 @@
-//! Rate limits and the failed-authentication lockout (spec 0.4), in process,
+//! Rate limits and the failed-authentication lockout (docs/API.md §0.4), in process,
 //! with the documented default rates. The limiter's clock is a manual one, so
 //! no bucket refills while a slow machine works through a burst.
 

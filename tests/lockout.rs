@@ -1,4 +1,4 @@
-//! The failed-authentication lockout (spec 0.4) in process, with the default
+//! The failed-authentication lockout (docs/API.md §0.4) in process, with the default
 //! 10 per 5 minutes on a manual clock, and the client address behind proxies.
 
 mod common;

@@ -173,3 +173,79 @@ async fn the_readme_quickstart_gets_a_token_and_its_export_lines_work() {
     );
     assert_eq!(session["agent"]["id"], issued["agent"]["id"], "{session}");
 }
+
+/// `quickstart`'s printed lines, run in `dir` with `listen` in the
+/// environment, as an operator of a server on every interface would.
+fn quickstart_lines(dir: &Path, listen: &str, extra: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["--database-url", "sqlite://pc.db", "quickstart"])
+        .args(extra)
+        .current_dir(dir)
+        .env("PERFORMCHAT_LISTEN", listen)
+        .env_remove("PERFORMCHAT_PUBLIC_URL")
+        .env_remove("PERFORMCHAT_DATABASE_URL")
+        .env_remove("PERFORMCHAT_JWT_SECRET")
+        .output()
+        .expect("run quickstart");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn quickstart_never_prints_an_unspecified_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let printed = quickstart_lines(dir.path(), "0.0.0.0:18080", &[]);
+    assert!(!printed.contains("0.0.0.0"), "{printed}");
+    for start in [
+        "http://127.0.0.1:18080/chat-demo#token=",
+        "export PERFORMCHAT_URL=http://127.0.0.1:18080 ",
+    ] {
+        assert!(
+            printed.lines().any(|l| l.starts_with(start)),
+            "{start} in:\n{printed}"
+        );
+    }
+    assert!(
+        printed.contains(" http://127.0.0.1:18080/rest/v1/auth/token"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn quickstart_prints_the_public_url_when_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let printed = quickstart_lines(
+        dir.path(),
+        "0.0.0.0:18080",
+        &["--public-url", "https://chat.example.com/"],
+    );
+    assert!(
+        printed
+            .lines()
+            .any(|l| l.starts_with("https://chat.example.com/chat-demo#token=")),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("export PERFORMCHAT_URL=https://chat.example.com "),
+        "{printed}"
+    );
+    assert!(!printed.contains("18080"), "{printed}");
+
+    // An address no client can reach is refused before anything is created.
+    let out = Command::new(BIN)
+        .args(["--database-url", "sqlite://other.db", "quickstart"])
+        .args(["--public-url", "http://0.0.0.0:8080"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--public-url"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

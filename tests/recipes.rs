@@ -1,4 +1,4 @@
-//! Spec 4.4 and 4.5: PATCH merge, upsert by external id, stats, bulk update,
+//! docs/API.md §4.4 and §4.5: PATCH merge, upsert by external id, stats, bulk update,
 //! and the routes they share with `/customer-users/{id}`. Export has its own file.
 
 mod common;

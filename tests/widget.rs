@@ -1,4 +1,4 @@
-//! Spec 8.1: the widget script and the demo page are served from the binary,
+//! docs/API.md §8.1: the widget script and the demo page are served from the binary,
 //! without credentials, with caching that lets a browser revalidate cheaply.
 
 mod common;

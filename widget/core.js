@@ -238,7 +238,7 @@
   }
 
   /**
-   * The chat API of spec 8 over fetch: bearer token, one shared refresh and one retry on a 401,
+   * The chat API of docs/API.md §8 over fetch: bearer token, one shared refresh and one retry on a 401,
    * waiting out a 429's Retry-After, and replies read as an SSE stream (EventSource cannot send
    * an Authorization header).
    */

@@ -1,4 +1,4 @@
-//! Conversations and their messages, read-only (spec section 6).
+//! Conversations and their messages, read-only (docs/API.md §6).
 
 use reqwest::Method;
 

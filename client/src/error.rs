@@ -15,7 +15,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// 404, or a 400 that the spec uses for "no such user" (token invalidation).
+    /// 404, or a 400 that docs/API.md §2 uses for "no such user" (token invalidation).
     #[error("not found: {message}")]
     NotFound {
         /// The server's message, e.g. `Customer user not found`.
@@ -119,7 +119,7 @@ impl Error {
     }
 }
 
-/// The spec's `message`, or, from a proxy or anything else that does not speak
+/// The `message` of docs/API.md §0.2, or, from a proxy or anything else that does not speak
 /// the error body, the start of the body or the reason phrase.
 fn error_message(status: StatusCode, body: &[u8]) -> String {
     #[derive(serde::Deserialize)]

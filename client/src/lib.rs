@@ -1,5 +1,6 @@
 //! Async client for the PerformChat-compatible HTTP API served by
-//! `performchat` (see `shared/spec/API.md` for the contract).
+//! `performchat`. The API itself (routes, fields, errors, limits) is described
+//! in the repository's `docs/API.md`.
 //!
 //! ```no_run
 //! use performchat_client::{Client, UserUpdate};

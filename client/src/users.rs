@@ -1,4 +1,4 @@
-//! Customer users: the spec's endpoints, one method each.
+//! Customer users: the endpoints of docs/API.md §4, one method each.
 
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;

@@ -55,7 +55,7 @@ async fn token_errors_are_typed() {
         "{err}"
     );
 
-    // The spec answers 400 here; the client reports it as not-found.
+    // docs/API.md §2 answers 400 here; the client reports it as not-found.
     let err = client.invalidate_tokens("cu_nope").await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }

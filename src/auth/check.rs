@@ -1,5 +1,5 @@
-//! The chat-token check of spec §3, shared by `verify-token` and every chat
-//! request (spec 8), so both refuse the same tokens with the same messages.
+//! The chat-token check of docs/API.md §3, shared by `verify-token` and every chat
+//! request (docs/API.md §8), so both refuse the same tokens with the same messages.
 
 use super::{Claims, TokenError, TokenSigner};
 use crate::domain::{Agent, CustomerUser};
@@ -24,7 +24,7 @@ pub enum TokenAudience<'a> {
     EndUser,
 }
 
-/// Checks, in the spec's order, each failure a 401 with its own message:
+/// Checks, in the order of docs/API.md §3, each failure a 401 with its own message:
 /// signature and algorithm, expiry, user exists and is active, token version,
 /// company, agent exists and is active.
 pub async fn check_token(

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 pub const ISSUER: &str = "performchat";
 
-/// The chat token's claims, as the spec names them.
+/// The chat token's claims, as docs/API.md §1 names them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {

@@ -1,4 +1,4 @@
-//! The model's input (spec 8): the agent's prompt template, its placeholders
+//! The model's input (docs/API.md §8): the agent's prompt template, its placeholders
 //! expanded in one pass, as the only system message; then the latest messages
 //! within the history budget, made to alternate user/assistant.
 

@@ -1,4 +1,4 @@
-//! One chat message as a use case (spec 8): take the conversation's reply
+//! One chat message as a use case (docs/API.md §8): take the conversation's reply
 //! lease and store the question (one transaction), build the model input,
 //! then generate in a task of its own that owns the model stream, stores the
 //! reply and releases the lease — so a client that leaves loses nothing.

@@ -40,9 +40,15 @@ pub struct QuickstartArgs {
     company: String,
     #[arg(long, default_value = "Support Agent")]
     agent: String,
-    /// The server's address, used in the printed example request.
+    /// The address the server listens on; the printed links use it when
+    /// --public-url is not given (an unspecified address such as 0.0.0.0
+    /// becomes 127.0.0.1).
     #[arg(long, env = "PERFORMCHAT_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// The server's URL as clients reach it (e.g. https://chat.example.com
+    /// behind a proxy), used in the printed links and export lines.
+    #[arg(long, env = "PERFORMCHAT_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
     /// The server's token signing secret, when it is configured rather than
     /// kept in the database (so the printed chat link opens on that server).
     #[arg(long, env = "PERFORMCHAT_JWT_SECRET", hide_env_values = true)]
@@ -244,6 +250,9 @@ pub async fn quickstart(
     args: &QuickstartArgs,
     as_json: bool,
 ) -> anyhow::Result<()> {
+    // Checked before anything is created, so a mistyped URL costs nothing.
+    let base = super::public_url::public_base(args.public_url.as_deref(), &args.listen)
+        .map_err(anyhow::Error::msg)?;
     let now = now_ms();
     let namesakes = store.companies_named(&args.company).await?;
     if let Some(first) = namesakes.first() {
@@ -272,7 +281,6 @@ pub async fn quickstart(
         None,
     )
     .await?;
-    let base = format!("http://{}", args.listen);
     let demo = format!(
         "{base}/chat-demo#token={}",
         demo_token(store, args, &company.id, &agent.id).await?

@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod knowledge;
 mod logs;
 pub mod migrate;
+mod public_url;
 pub mod remote;
 mod serve;
 pub mod token;
@@ -142,8 +143,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => chat::run(args).await,
         Command::Serve(args) => {
             let _logs = init_logs(&args.log_format);
+            // The addresses first: a server refused its port must not have
+            // created (or migrated) a database on the way.
+            let listeners = serve::Listeners::bind(args).await?;
             let store = connect(&cli, &args.db, true, args.in_memory).await?;
-            serve(store, args).await
+            serve(store, listeners, args).await
         }
         Command::Quickstart(args) => {
             let store = connect(&cli, &args.db, true, false).await?;

@@ -71,7 +71,7 @@ pub struct ServeArgs {
     pub chat: ChatArgs,
 }
 
-/// The language model and the chat limits (spec 8).
+/// The language model and the chat limits (docs/API.md §8).
 #[derive(clap::Args, Debug)]
 pub struct ChatArgs {
     /// Base URL of the default OpenAI-compatible model server, e.g.
@@ -205,7 +205,7 @@ impl ChatArgs {
     }
 }
 
-/// Rate limits (spec 0.4). Rates are LIMIT/WINDOW with a window in s, m or h.
+/// Rate limits (docs/API.md §0.4). Rates are LIMIT/WINDOW with a window in s, m or h.
 #[derive(clap::Args, Debug)]
 pub struct LimitArgs {
     /// Rate limits and the failed-authentication lockout (`off` for benchmarks).
@@ -269,11 +269,41 @@ impl LimitArgs {
     }
 }
 
-pub(super) async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<()> {
-    if let Some(addr) = &args.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--metrics-listen): {e}"))?;
+/// The server's sockets, bound before the database is opened.
+pub(super) struct Listeners {
+    api: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    pub(super) async fn bind(args: &ServeArgs) -> anyhow::Result<Self> {
+        let api = bind(&args.listen, "--listen", "PERFORMCHAT_LISTEN").await?;
+        let metrics = match &args.metrics_listen {
+            Some(addr) => Some(bind(addr, "--metrics-listen", "PERFORMCHAT_METRICS_LISTEN").await?),
+            None => None,
+        };
+        Ok(Listeners { api, metrics })
+    }
+}
+
+/// Binds `addr`; the error names the option that picks another address.
+async fn bind(addr: &str, flag: &str, env: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (is another server running there?)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("cannot listen on {addr}: {e}{hint}; choose another address with {flag} ADDR:PORT or {env}")
+    })
+}
+
+pub(super) async fn serve(
+    store: SqlStore,
+    listeners: Listeners,
+    args: &ServeArgs,
+) -> anyhow::Result<()> {
+    if let Some(listener) = listeners.metrics {
         tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
         crate::http::metrics::start(listener, store.pool_watch())?;
     }
@@ -297,9 +327,7 @@ pub(super) async fn serve(store: SqlStore, args: &ServeArgs) -> anyhow::Result<(
     }
     let store: Arc<dyn Store> = Arc::new(store);
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let listener = listeners.api;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     crate::http::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -1,9 +1,9 @@
-//! Conversations and messages (spec 6 and 8): the records, the validated
+//! Conversations and messages (docs/API.md §6 and §8): the records, the validated
 //! texts an end user sends, and the title rule.
 
 use super::check_text;
 
-/// Longest message an end user may send, in code points (spec 8).
+/// Longest message an end user may send, in code points (docs/API.md §8).
 pub const MAX_MESSAGE_CHARS: usize = 8000;
 const MAX_TITLE_CHARS: usize = 200;
 /// A title made from a first message fits this many code points, `…` included.
@@ -103,7 +103,7 @@ impl Title {
     }
 }
 
-/// The title a first message gives (spec 8): whitespace runs collapsed and
+/// The title a first message gives (docs/API.md §8): whitespace runs collapsed and
 /// trimmed; when longer than 60 code points, the longest prefix ending at a
 /// word boundary that leaves room for `…`, plus `…`; a first word too long
 /// for that is cut at 59 code points.

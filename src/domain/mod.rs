@@ -1,5 +1,5 @@
 //! Types that validate on construction. No I/O happens here: a value of one of
-//! these types is already known to satisfy the spec's rules, so the store and
+//! these types is already known to satisfy the API's rules (docs/API.md), so the store and
 //! the handlers never re-check them.
 
 mod chat;

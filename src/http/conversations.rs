@@ -1,4 +1,4 @@
-//! Conversations and their messages, read-only for the company (spec 6).
+//! Conversations and their messages, read-only for the company (docs/API.md §6).
 
 use axum::extract::State;
 use axum::Json;

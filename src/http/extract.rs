@@ -1,6 +1,6 @@
 //! Extractors: credentials from Basic auth, the JSON body (on every method,
 //! GET included) or the `X-Api-Key-*` headers, and the endpoint's own body
-//! fields, with every failure in the spec's error shape.
+//! fields, with every failure in the error shape of docs/API.md §0.2.
 //!
 //! Order of checks: body size and JSON syntax (400/413), then credentials
 //! (401, or 429 once an address has failed too often), the key's rate limit
@@ -33,7 +33,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// A request body type with the permission its endpoint needs.
 pub trait Endpoint: DeserializeOwned + Send {
     const PERMISSION: Permission;
-    /// The rate limit the call counts against (spec 0.4).
+    /// The rate limit the call counts against (docs/API.md §0.4).
     const POLICY: Policy = Policy::Api;
     /// The largest request body the endpoint reads.
     const BODY_LIMIT: usize = BODY_LIMIT;

@@ -119,6 +119,9 @@ pub async fn rate_limit_layer(
         client,
         decision: Arc::default(),
     };
+    if let Some(slot) = req.extensions().get::<super::log::LogSlot>() {
+        slot.set_client(client);
+    }
     req.extensions_mut().insert(scope.clone());
     let mut response = next.run(req).await;
     if let Some(decision) = scope.decision() {

@@ -3,12 +3,17 @@
 //! warnings that carry the client's address, so a guessing client leaves a
 //! trace. The same place counts the request for `/metrics`.
 //!
+//! The address logged is the one the lockout counts: the forwarded client
+//! when the peer is a trusted proxy (`--trusted-proxies`), else the TCP peer.
+//! The rate-limit layer, inside this one, works it out and notes it here, so
+//! the log and the lockout cannot disagree about who failed.
+//!
 //! `X-Request-Id`: a caller's id is kept when it is 1–128 visible ASCII
 //! characters (anything else could forge log lines or bloat them) and
 //! replaced by a fresh ULID otherwise; either way it is answered back and
 //! every log line of the request carries it (a span around the handler).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -36,7 +41,8 @@ fn request_id(req: &Request) -> HeaderValue {
 }
 
 /// What the layers inside the router learn for the log line: the route the
-/// request matched (set by [`NoteRoute`]) and the id of the key the
+/// request matched (set by [`NoteRoute`]), the client address after the
+/// trusted-proxy rule (set by the rate-limit layer) and the id of the key the
 /// credential extractor accepted.
 #[derive(Clone, Default)]
 pub struct LogSlot(Arc<Mutex<Noted>>);
@@ -44,12 +50,18 @@ pub struct LogSlot(Arc<Mutex<Noted>>);
 #[derive(Default)]
 struct Noted {
     route: Option<MatchedPath>,
+    client: Option<IpAddr>,
     key_id: Option<String>,
 }
 
 impl LogSlot {
     fn noted(&self) -> std::sync::MutexGuard<'_, Noted> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The client address the lockout counts against.
+    pub fn set_client(&self, client: Option<IpAddr>) {
+        self.noted().client = client;
     }
 
     pub fn set_key(&self, key_id: &str) {
@@ -114,7 +126,7 @@ pub async fn log_request(mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
+        .map(|ConnectInfo(addr)| addr.ip());
     let slot = LogSlot::default();
     req.extensions_mut().insert(slot.clone());
     let id = request_id(&req);
@@ -127,7 +139,11 @@ pub async fn log_request(mut req: Request, next: Next) -> Response {
 
     let status = response.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
-    let Noted { route, key_id } = slot.take();
+    let Noted {
+        route,
+        client,
+        key_id,
+    } = slot.take();
     let route = route.as_ref().map(MatchedPath::as_str);
     crate::http::metrics::record_request(
         method.as_str(),
@@ -139,7 +155,12 @@ pub async fn log_request(mut req: Request, next: Next) -> Response {
     // Unmatched paths are logged as sent (they are what an operator looks for).
     let route = route.unwrap_or(&path);
     let key_id = key_id.as_deref().unwrap_or("-");
-    let client_ip = peer.as_deref().unwrap_or("-");
+    // The peer stands in when no inner layer noted a client (a request the
+    // router never reached, such as one refused for its time limit).
+    let client_ip = client
+        .or(peer)
+        .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    let client_ip = client_ip.as_str();
     if response.status() == StatusCode::UNAUTHORIZED {
         tracing::warn!(%method, route, status, %latency_ms, request_id, client_ip, "authentication failed");
     } else {

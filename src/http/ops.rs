@@ -1,5 +1,5 @@
 //! Health, the OpenAPI document, and the answers for unknown routes, wrong
-//! methods and panics, all in the spec's error shape.
+//! methods and panics, all in the error shape of docs/API.md §0.2.
 
 use std::any::Any;
 

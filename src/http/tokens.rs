@@ -159,7 +159,7 @@ impl Endpoint for VerifyRequest {
     const PERMISSION: Permission = Permission::ChatSend;
 }
 
-/// The six checks, in the spec's order; each failure has its own message.
+/// The six checks, in the order of docs/API.md §3; each failure has its own message.
 #[utoipa::path(post, path = "/auth/verify-token", tag = "auth",
     request_body = VerifyRequest,
     responses(

@@ -1,4 +1,4 @@
-//! Response bodies, in the casing the spec fixes for each endpoint family:
+//! Response bodies, in the casing docs/API.md §0 fixes for each endpoint family:
 //! camelCase for `auth/*`, snake_case for resources.
 
 use serde::Serialize;
@@ -243,7 +243,7 @@ impl RateLimitHealth {
     }
 }
 
-/// A conversation (spec 6), the same on the company and the chat side.
+/// A conversation (docs/API.md §6), the same on the company and the chat side.
 #[derive(Serialize, ToSchema)]
 pub struct ConversationView {
     #[schema(example = "conv_01JH0000000000000000000000")]

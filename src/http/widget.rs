@@ -1,4 +1,4 @@
-//! Spec 8.1: the chat widget script and a demo page that embeds it, both
+//! docs/API.md §8.1: the chat widget script and a demo page that embeds it, both
 //! compiled into the binary so a company needs nothing but a script tag.
 
 use std::sync::LazyLock;
@@ -31,7 +31,7 @@ fn etag_of(bytes: &[u8]) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")
 }
 
-/// RFC 9110 §13.1.2: `If-None-Match` uses the weak comparison, so `W/"x"`
+/// RFC 9110 section 13.1.2: `If-None-Match` uses the weak comparison, so `W/"x"`
 /// matches `"x"`, and `*` matches any current representation.
 fn none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     let ours = etag.to_str().unwrap_or_default();

@@ -179,7 +179,7 @@ pub async fn create(
 ) -> KnowledgeResult<Document> {
     check_fields(&input)?;
     check_agents(store, company_id, &input.agent_ids).await?;
-    let scope = terms::scope_token(company_id);
+    let scope = terms::chunk_scope(company_id, &input.agent_ids);
     let (doc, chunks) = prepare(input).await?;
     Ok(store
         .create_document(company_id, &doc, &chunks, &scope, now)
@@ -195,7 +195,7 @@ pub async fn upsert(
 ) -> KnowledgeResult<(Document, bool)> {
     check_fields(&input)?;
     check_agents(store, company_id, &input.agent_ids).await?;
-    let scope = terms::scope_token(company_id);
+    let scope = terms::chunk_scope(company_id, &input.agent_ids);
     let (doc, chunks) = prepare(input).await?;
     Ok(store
         .upsert_document(company_id, &doc, &chunks, &scope, now)
@@ -214,10 +214,12 @@ pub async fn search(
 ) -> KnowledgeResult<Vec<ChunkHit>> {
     let terms = terms::query_terms(text, MAX_QUERY_TERMS);
     let scope = terms::scope_token(company_id);
+    let agent = agent_id.map(terms::agent_token);
     let query = ChunkQuery {
         scope: &scope,
         terms: &terms,
-        agent_id,
+        agent: agent.as_deref(),
+        any_agent: terms::ANY_AGENT,
         limit,
         per_document: PER_DOCUMENT,
     };

@@ -208,6 +208,30 @@ pub fn scope_token(company_id: &str) -> String {
         .collect()
 }
 
+/// The scope token of documents for every agent.
+pub const ANY_AGENT: &str = "anyagent";
+
+/// An agent as one index token (`agent_01J…` → `agent01j…`).
+pub fn agent_token(agent_id: &str) -> String {
+    scope_token(agent_id)
+}
+
+/// What a chunk's `scope` column holds: its company, and its agents (or
+/// [`ANY_AGENT`]), so the index itself answers "this company, this agent"
+/// and a search ranks without reading a single chunk row.
+pub fn chunk_scope(company_id: &str, agent_ids: &[String]) -> String {
+    let mut scope = scope_token(company_id);
+    if agent_ids.is_empty() {
+        scope.push(' ');
+        scope.push_str(ANY_AGENT);
+    }
+    for id in agent_ids {
+        scope.push(' ');
+        scope.push_str(&agent_token(id));
+    }
+    scope
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +263,7 @@ mod tests {
     #[test]
     fn scope_is_one_alphanumeric_token() {
         assert_eq!(scope_token("co_01JAB"), "co01jab");
+        assert_eq!(chunk_scope("co_1", &[]), "co1 anyagent");
+        assert_eq!(chunk_scope("co_1", &["agent_A".into()]), "co1 agenta");
     }
 }

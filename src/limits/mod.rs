@@ -1,4 +1,4 @@
-//! Rate limits and the failed-authentication lockout (spec 0.4), with plain
+//! Rate limits and the failed-authentication lockout (docs/API.md §0.4), with plain
 //! types only: the HTTP layer turns a [`Decision`] into headers and a 429.
 //!
 //! Every policy is a GCRA bucket ([`gcra`]) whose burst is the per-window

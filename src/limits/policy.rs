@@ -1,4 +1,4 @@
-//! The named limits of spec 0.4 and their configurable rates.
+//! The named limits of docs/API.md §0.4 and their configurable rates.
 
 use std::fmt;
 use std::str::FromStr;

@@ -52,7 +52,7 @@ pub struct ModelRequest {
 }
 
 /// Why a reply could not be had. The details go to the log only: the client
-/// sees the spec's `Language model unavailable`.
+/// sees `Language model unavailable` (docs/API.md §8).
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("the model server could not be reached: {0}")]

@@ -1,4 +1,4 @@
-//! Store operations for conversations and messages (spec 6 and 8), and the
+//! Store operations for conversations and messages (docs/API.md §6 and §8), and the
 //! reply lease that keeps one reply in flight per conversation on every node.
 
 use async_trait::async_trait;

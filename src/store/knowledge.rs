@@ -34,10 +34,13 @@ pub struct NewChunk {
 /// body, at most `per_document` chunks of one document, `limit` in all.
 #[derive(Debug, Clone)]
 pub struct ChunkQuery<'a> {
+    /// The company's index token.
     pub scope: &'a str,
     pub terms: &'a [String],
-    /// Only documents for every agent or naming this one.
-    pub agent_id: Option<&'a str>,
+    /// Only documents for every agent or naming this agent (its index token).
+    pub agent: Option<&'a str>,
+    /// The token of documents for every agent.
+    pub any_agent: &'a str,
     pub limit: u32,
     pub per_document: u32,
 }

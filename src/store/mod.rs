@@ -89,8 +89,8 @@ pub struct KeyProof<'a> {
 }
 
 #[async_trait]
-/// The recipes' operations (spec 4.4, 4.5) live in their own trait, [`UserRecipes`].
-/// Conversations and messages (spec 6, 8) live in [`ChatStore`]; companies,
+/// The recipes' operations (docs/API.md §4.4, §4.5) live in their own trait, [`UserRecipes`].
+/// Conversations and messages (docs/API.md §6, §8) live in [`ChatStore`]; companies,
 /// agents and API keys in [`TenantStore`]; the knowledge base in [`KnowledgeStore`].
 pub trait Store:
     UserRecipes + ChatStore + TenantStore + KnowledgeStore + Send + Sync + 'static

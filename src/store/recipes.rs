@@ -1,4 +1,4 @@
-//! Store operations behind the server-side recipes (spec 4.4, 4.5): merge,
+//! Store operations behind the server-side recipes (docs/API.md §4.4, §4.5): merge,
 //! upsert by external id, export in keyset batches, and activity stats.
 
 use async_trait::async_trait;

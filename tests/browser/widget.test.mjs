@@ -1,4 +1,4 @@
-// The real widget in headless Chromium against a release server and a stand-in model (spec 8.1).
+// The real widget in headless Chromium against a release server and a stand-in model (docs/API.md §8.1).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deadUrl, launchBrowser, makeTenant, screenshot, startServer } from './harness.mjs';

@@ -247,7 +247,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// Asserts the spec's error shape and status; returns the message.
+    /// Asserts the error shape (docs/API.md §0.2) and status; returns the message.
     #[track_caller]
     pub fn assert_error(&self, status: u16) -> &str {
         assert_eq!(

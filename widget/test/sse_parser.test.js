@@ -15,7 +15,7 @@ function parseChunks(chunks, bytes = false) {
   return plain(events);
 }
 
-// What the chat API sends (spec 8), with every line ending the standard allows, keep-alive
+// What the chat API sends (docs/API.md §8), with every line ending the standard allows, keep-alive
 // comments, a multi-line data field, fields without a space, unknown fields, and text beyond ASCII.
 const STREAM =
   ': keep-alive\n\n' +

@@ -1,4 +1,4 @@
-//! Bodies of the `auth/*` endpoints (camelCase, as the spec has them).
+//! Bodies of the `auth/*` endpoints (camelCase, as docs/API.md §0 has them).
 
 use serde::{Deserialize, Serialize};
 

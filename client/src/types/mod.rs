@@ -1,4 +1,4 @@
-//! Request and response bodies, in the spec's casing: camelCase for `auth/*`,
+//! Request and response bodies, in the casing of docs/API.md §0: camelCase for `auth/*`,
 //! snake_case for resources. Timestamps are kept as the RFC 3339 text the
 //! server sends (`2025-01-15T14:30:00.123Z`), so no date library is imposed.
 //!
@@ -104,7 +104,7 @@ impl UserFilter {
         self
     }
 
-    /// As query parameters: the spec accepts filters there, which spares a
+    /// As query parameters: docs/API.md §4.1 accepts filters there, which spares a
     /// body on GET (some proxies drop GET bodies).
     pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
         let mut q = Vec::new();

@@ -1,5 +1,5 @@
 //! The end user's credential: `Authorization: Bearer <chat token>` and nothing
-//! else, checked in full (spec §3) on every request before anything else
+//! else, checked in full (docs/API.md §3) on every request before anything else
 //! about the request is looked at.
 
 use std::marker::PhantomData;
@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::http::extract::{from_fields, read_json_object, NoQuery, QueryNames};
 use crate::http::query::QueryParams;
 
-/// An end user whose chat token passed every check of §3.
+/// An end user whose chat token passed every check of docs/API.md §3.
 pub struct ChatUser(pub CheckedToken);
 
 impl FromRequestParts<SharedState> for ChatUser {
@@ -31,7 +31,7 @@ impl FromRequestParts<SharedState> for ChatUser {
             .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized("Missing chat token"))?;
-        // Failed checks here do not feed the per-IP lockout of spec 0.4,
+        // Failed checks here do not feed the per-IP lockout of docs/API.md §0.4,
         // which guards API-key secrets.
         let checked = check_token(
             state.store.as_ref(),

@@ -1,4 +1,4 @@
-//! The end-user chat API (spec 8): bearer chat tokens only, and the only
+//! The end-user chat API (docs/API.md §8): bearer chat tokens only, and the only
 //! routes that answer browsers from other origins (CORS).
 
 mod bearer;

@@ -77,7 +77,7 @@ pub async fn post(
 ) -> ApiResult<Response> {
     let content = MessageContent::parse(body.content).map_err(ApiError::BadRequest)?;
     // The message is accepted for processing from here on: a valid message
-    // spends the customer user's `chat` budget (spec 0.4), and a refused one
+    // spends the customer user's `chat` budget (docs/API.md §0.4), and a refused one
     // (429) stores nothing.
     limits.enforce(&state, Policy::Chat, &t.user.id).await?;
     let rag = t.claims.allows(crate::domain::Permission::RagAccess);

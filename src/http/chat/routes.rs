@@ -1,4 +1,4 @@
-//! The end user's session, conversations and message history (spec 8).
+//! The end user's session, conversations and message history (docs/API.md §8).
 
 use axum::extract::State;
 use axum::http::StatusCode;

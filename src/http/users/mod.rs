@@ -1,4 +1,4 @@
-//! Customer users (spec 4): one resource, one module per kind of operation.
+//! Customer users (docs/API.md §4): one resource, one module per kind of operation.
 
 pub(super) mod bulk;
 mod encode;

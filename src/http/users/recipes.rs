@@ -1,4 +1,4 @@
-//! Server-side versions of the seed's client recipes (spec 4.4, 4.5): merge
+//! Server-side versions of the seed's client recipes (docs/API.md §4.4, §4.5): merge
 //! by PATCH, upsert by external id, activity stats. Export and bulk update
 //! have their own modules.
 

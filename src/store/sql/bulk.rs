@@ -1,4 +1,4 @@
-//! Many new users in one statement, for bulk create (spec 4.5): one multi-row
+//! Many new users in one statement, for bulk create (docs/API.md §4.5): one multi-row
 //! INSERT instead of a statement, and a commit, per user.
 
 use std::collections::HashMap;

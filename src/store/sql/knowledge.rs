@@ -334,14 +334,18 @@ impl KnowledgeStore for SqlStore {
         if query.terms.is_empty() {
             return Ok(Vec::new());
         }
-        let (expression, rank) = fts::match_expression(self.backend(), query.scope, query.terms);
+        let (expression, rank) = fts::match_expression(
+            self.backend(),
+            query.scope,
+            query.agent,
+            query.any_agent,
+            query.terms,
+        );
         let sql = fts::search_sql(self.backend());
-        let pattern = query.agent_id.map(agent_like_pattern);
         let rows: Vec<HitRow> = on_pool!(self.pools(), read, |p| {
             let mut q = sqlx::query_as(&sql)
                 .bind(&expression)
                 .bind(company_id)
-                .bind(&pattern)
                 .bind(fts::CANDIDATES)
                 .bind(i64::from(query.per_document))
                 .bind(i64::from(query.limit));

@@ -1,4 +1,4 @@
-//! SQL for the recipes (spec 4.4, 4.5), shared by SQLite and PostgreSQL.
+//! SQL for the recipes (docs/API.md §4.4, §4.5), shared by SQLite and PostgreSQL.
 
 use std::time::Duration;
 

@@ -331,6 +331,31 @@
     return { send: send, json: json, sendMessage: sendMessage };
   }
 
+  /**
+   * The knowledge-base sources of an assistant message, ready to show: `{ title, href }` where
+   * `href` is set only for an absolute http(s) URL (anything else, `javascript:` included, is shown
+   * as its plain title). Entries without a usable title are skipped; at most MAX_SOURCES are kept.
+   */
+  var MAX_SOURCES = 8;
+  function sourceLinks(sources) {
+    if (!Array.isArray(sources)) return [];
+    var out = [];
+    sources.forEach(function (s) {
+      if (out.length >= MAX_SOURCES || !s || typeof s !== 'object') return;
+      var title = typeof s.title === 'string' ? s.title.trim() : '';
+      if (!title) return;
+      var href = null;
+      if (typeof s.url === 'string') {
+        try {
+          var u = new URL(s.url);
+          if (u.protocol === 'http:' || u.protocol === 'https:') href = u.href;
+        } catch (e) { /* not a URL: plain title */ }
+      }
+      out.push({ title: title, href: href });
+    });
+    return out;
+  }
+
   var ns = global.PerformChat = global.PerformChat || {};
   ns._internal = {
     ChatError: ChatError,
@@ -339,6 +364,7 @@
     createClient: createClient,
     jwtExpiry: jwtExpiry,
     retryAfterMs: retryAfterMs,
+    sourceLinks: sourceLinks,
     REFRESH_LEAD_MS: REFRESH_LEAD_MS
   };
 })(typeof window !== 'undefined' ? window : globalThis);

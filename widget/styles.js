@@ -53,6 +53,10 @@ header p { margin: 0; font-size: 12px; opacity: .85; white-space: nowrap; overfl
 .msg.assistant[aria-busy="true"]::after { content: "\\258D"; opacity: .6; }
 .msg.unanswered { opacity: .75; }
 .msg .note { display: block; margin-top: 4px; font-size: 12px; opacity: .9; white-space: normal; }
+.msg .sources { display: block; margin-top: 6px; padding-top: 6px; border-top: 1px solid #d5dbe7; font-size: 12px; white-space: normal; }
+.msg .sources .label { display: block; font-weight: 600; margin-bottom: 2px; }
+.msg .sources ul { margin: 0; padding-left: 16px; }
+.msg .sources a { color: #2957d8; }
 
 form { display: flex; gap: 8px; align-items: flex-end; padding: 10px 12px 12px; border-top: 1px solid #e1e5ee; }
 textarea { flex: 1; resize: none; font: inherit; color: inherit; border: 1px solid #cfd6e4; border-radius: 10px; padding: 8px 10px;

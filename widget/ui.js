@@ -161,6 +161,20 @@
       return li;
     }
 
+    // Sources under a reply: links only for http(s) URLs (sourceLinks decides), titles as text.
+    function showSources(li, sources) {
+      var links = I.sourceLinks(sources);
+      if (li.sources) li.sources.remove();
+      li.sources = null;
+      if (!links.length) return;
+      var items = links.map(function (s) {
+        var item = s.href ? el('a', { href: s.href, target: '_blank', rel: 'noopener noreferrer', text: s.title }) : el('span', { text: s.title });
+        return el('li', {}, [item]);
+      });
+      li.sources = el('div', { class: 'sources' }, [el('span', { class: 'label', text: 'Sources' }), el('ul', {}, items)]);
+      li.append(li.sources);
+    }
+
     function atBottom() { return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40; }
     function scrollDown() { scroller.scrollTop = scroller.scrollHeight; }
 
@@ -188,7 +202,11 @@
       var q = '?limit=' + pageSize + (before ? '&before=' + encodeURIComponent(before) : '');
       var res = await client.json('GET', '/conversations/' + encodeURIComponent(c.id) + '/messages' + q);
       if (state.conversation !== c) return; // the user moved on meanwhile
-      var nodes = res.data.map(function (m) { return bubble(m.role, m.content); });
+      var nodes = res.data.map(function (m) {
+        var b = bubble(m.role, m.content);
+        if (m.role === 'assistant') showSources(b, m.sources);
+        return b;
+      });
       if (before) {
         var fromBottom = scroller.scrollHeight - scroller.scrollTop;
         log.prepend.apply(log, nodes);
@@ -246,6 +264,7 @@
               if (mine.isConnected) log.append(reply);
             }
             reply.body.textContent = m.content;
+            showSources(reply, m && m.sources);
             reply.removeAttribute('aria-busy');
             scrollDown();
           }

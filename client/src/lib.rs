@@ -37,6 +37,12 @@
 //! | `GET /conversations` | [`Client::list_conversations`] |
 //! | `GET /conversations/:id` | [`Client::get_conversation`] |
 //! | `GET /conversations/:id/messages` | [`Client::list_messages`] |
+//! | `POST /knowledge/documents` | [`Client::create_document`] (JSON text or a multipart file) |
+//! | `PUT /knowledge/documents/by-external-id/:external_id` | [`Client::upsert_document`] |
+//! | `GET /knowledge/documents` | [`Client::list_documents`] |
+//! | `GET /knowledge/documents/:id` | [`Client::get_document`] |
+//! | `DELETE /knowledge/documents/:id` | [`Client::delete_document`] |
+//! | `GET /knowledge/search` | [`Client::search_knowledge`] |
 //! | `GET /health` | [`Client::health`] |
 //!
 //! The end-user chat routes (`/chat/*`) take a chat token rather than an API
@@ -77,6 +83,7 @@ mod conversations;
 mod error;
 mod events;
 mod export;
+mod knowledge;
 mod recipes;
 mod types;
 mod users;
@@ -87,9 +94,9 @@ pub use events::{Event, EventPage, List, Webhook, WebhookAttempt};
 pub use export::{ByteStream, UserStream};
 pub use types::{
     Agent, AgentBrief, ApiKeyInfo, BulkResult, BulkUpdate, Conversation, ConversationBrief,
-    CustomerUser, ExportFormat, Health, Invalidated, IssuedToken, Message, MessagePage, Metadata,
-    Page, Pagination, TokenRequest, TokenUser, Upserted, UserFilter, UserStats, UserUpdate,
-    VerifiedToken,
+    CustomerUser, Document, DocumentBody, ExportFormat, Health, Invalidated, IssuedToken, Message,
+    MessagePage, Metadata, NewDocument, Page, Pagination, SearchHit, Source, TokenRequest,
+    TokenUser, Upserted, UpsertedDocument, UserFilter, UserStats, UserUpdate, VerifiedToken,
 };
 pub use users::BULK_MAX;
 

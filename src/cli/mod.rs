@@ -7,6 +7,7 @@ pub mod backup;
 pub mod chat;
 pub mod conversations;
 pub mod events;
+pub mod knowledge;
 mod logs;
 pub mod migrate;
 pub mod output;
@@ -95,6 +96,8 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Conversations and messages, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
     Conversations(conversations::ConversationsArgs),
+    /// Knowledge-base documents and search, over the HTTP API (PERFORMCHAT_URL, PERFORMCHAT_KEY_ID, PERFORMCHAT_KEY_SECRET).
+    Knowledge(knowledge::KnowledgeArgs),
     /// Chat in the terminal as an end user, with a chat token (PERFORMCHAT_CHAT_TOKEN).
     Chat(chat::ChatArgs),
     /// Follow the change feed over the HTTP API (an API key with events:read).
@@ -139,6 +142,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map_err(|e| remote::explain(e, &args.api.url)),
         Command::Conversations(args) => conversations::run(args, json)
+            .await
+            .map_err(|e| remote::explain(e, &args.api.url)),
+        Command::Knowledge(args) => knowledge::run(args, json)
             .await
             .map_err(|e| remote::explain(e, &args.api.url)),
         Command::Chat(args) => chat::run(args).await,

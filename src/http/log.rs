@@ -156,7 +156,7 @@ pub async fn log_request(mut req: Request, next: Next) -> Response {
     let route = route.unwrap_or(&path);
     let key_id = key_id.as_deref().unwrap_or("-");
     // The peer stands in when no inner layer noted a client (a request the
-    // router never reached, such as one refused for its time limit).
+    // router never reached, such as one rejected for its time limit).
     let client_ip = client
         .or(peer)
         .map_or_else(|| "-".to_owned(), |ip| ip.to_string());

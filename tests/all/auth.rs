@@ -17,7 +17,7 @@ use harness::{Reply, TestApp};
 
 const USERS: &str = "/rest/v1/customer-users";
 
-/// Failed authentications are this file's subject; the lockout's are tests/limits.rs'.
+/// Failed authentications are this file's subject; the lockout's are tests/all/limits.rs'.
 fn generous_lockout() -> LimitsConfig {
     let mut limits = LimitsConfig::default();
     limits.policies.failed_auth = Rate::new(1000, 300);

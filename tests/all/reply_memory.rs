@@ -1,7 +1,7 @@
 //! A benchmark, not a test of time: how much the server's memory grows while
 //! 50 replies from a model that ignores `max_tokens` (4 MiB each) stream
 //! towards clients that never read. Run it with
-//! `cargo test --test reply_memory -- --ignored --nocapture`; it prints the
+//! `cargo test --test all -- reply_memory:: --ignored --nocapture`; it prints the
 //! figures (docs/PERFORMANCE.md keeps them) and fails above 16 MiB. Set
 //! `PERFORMCHAT_LLM_MAX_REPLY_CHARS` (the server inherits it) to compare
 //! with another cap.

@@ -76,6 +76,8 @@ export function makeTenant(server, modelUrl, downUrl) {
   };
   return {
     agents,
+    /** POST to an API route with the tenant's key (documents, for the sources tests). */
+    call,
     /** The body of POST /auth/token, as a company's back end would pass it on. */
     token: (userId, agentId, expiresIn = '1h') => call('/auth/token', { userId, agentId, expiresIn }),
     invalidate: (customerUserId) => call('/auth/invalidate-token', { customerUserId }),

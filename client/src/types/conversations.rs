@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Pagination;
+use super::{Pagination, Source};
 
 /// A conversation between a customer user and an agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,10 @@ pub struct Message {
     pub role: String,
     pub conversation_id: String,
     pub created_at: String,
+    /// For an assistant reply, the knowledge-base documents it was given, in
+    /// rank order (empty otherwise, and from servers that predate them).
+    #[serde(default)]
+    pub sources: Vec<Source>,
 }
 
 /// The conversation a page of messages belongs to.

@@ -7,11 +7,13 @@
 
 mod auth;
 mod conversations;
+mod knowledge;
 
 pub use auth::{
     AgentBrief, ApiKeyInfo, Invalidated, IssuedToken, TokenRequest, TokenUser, VerifiedToken,
 };
 pub use conversations::{Conversation, ConversationBrief, Message, MessagePage};
+pub use knowledge::{Document, DocumentBody, NewDocument, SearchHit, Source, UpsertedDocument};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};

@@ -110,7 +110,7 @@ pub async fn create(
     };
     // Creating a conversation is a chat write like posting a message: both
     // spend the customer user's one `chat` budget, so a token cannot fill the
-    // database with empty conversations. A refused one (429) creates nothing.
+    // database with empty conversations. A rejected one (429) creates nothing.
     limits.enforce(&state, Policy::Chat, &t.user.id).await?;
     let conversation = state
         .store

@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use performchat_client::{Client, Document, NewDocument};
 
-use super::remote::{one_line, print_json, table, ApiArgs};
+use super::output::{one_line, print, show, table};
+use super::remote::ApiArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct KnowledgeArgs {
@@ -99,22 +100,18 @@ pub async fn run(args: &KnowledgeArgs, as_json: bool) -> anyhow::Result<()> {
         }
         KnowledgeCommand::Get { id } => {
             let doc = client.get_document(id).await?;
-            if as_json {
-                return print_json(&doc);
-            }
-            println!("{}", document_text(&doc));
-            if let Some(content) = &doc.content {
-                println!("\n{content}");
-            }
-            Ok(())
+            show(as_json, &doc, |doc| {
+                println!("{}", document_text(doc));
+                if let Some(content) = &doc.content {
+                    println!("\n{content}");
+                }
+            })
         }
         KnowledgeCommand::Delete { id } => {
             client.delete_document(id).await?;
-            if as_json {
-                return print_json(&serde_json::json!({ "deleted": id }));
-            }
-            println!("deleted {id}");
-            Ok(())
+            print(as_json, &serde_json::json!({ "deleted": id }), || {
+                format!("deleted {id}")
+            })
         }
         KnowledgeCommand::Search {
             query,
@@ -149,17 +146,15 @@ async fn add(client: &Client, args: &AddArgs, as_json: bool) -> anyhow::Result<(
         }
         None => (client.create_document(&doc).await?, true),
     };
-    if as_json {
-        return print_json(&stored);
-    }
-    println!(
-        "{} {} ({} chunk{})",
-        if created { "created" } else { "replaced" },
-        stored.id,
-        stored.chunk_count,
-        if stored.chunk_count == 1 { "" } else { "s" }
-    );
-    Ok(())
+    show(as_json, &stored, |stored| {
+        println!(
+            "{} {} ({} chunk{})",
+            if created { "created" } else { "replaced" },
+            stored.id,
+            stored.chunk_count,
+            if stored.chunk_count == 1 { "" } else { "s" }
+        );
+    })
 }
 
 /// The types a file may have, by extension; `None` for any other file.
@@ -234,34 +229,32 @@ async fn list(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let result = client.list_documents(agent, page, limit).await?;
-    if as_json {
-        return print_json(&result);
-    }
-    let rows: Vec<Vec<String>> = result
-        .data
-        .iter()
-        .map(|d| {
-            vec![
-                d.id.clone(),
-                one_line(d.external_id.as_deref().unwrap_or("-")),
-                one_line(&d.title),
-                d.content_type.clone(),
-                d.chunk_count.to_string(),
-                d.updated_at.clone(),
-            ]
-        })
-        .collect();
-    let headers = ["ID", "EXTERNAL ID", "TITLE", "TYPE", "CHUNKS", "UPDATED"];
-    println!("{}", table(&headers, &rows));
-    let p = result.pagination;
-    println!(
-        "page {} of {}, {} document{} in all",
-        p.page,
-        p.total_pages,
-        p.total,
-        if p.total == 1 { "" } else { "s" }
-    );
-    Ok(())
+    show(as_json, &result, |result| {
+        let rows: Vec<Vec<String>> = result
+            .data
+            .iter()
+            .map(|d| {
+                vec![
+                    d.id.clone(),
+                    one_line(d.external_id.as_deref().unwrap_or("-")),
+                    one_line(&d.title),
+                    d.content_type.clone(),
+                    d.chunk_count.to_string(),
+                    d.updated_at.clone(),
+                ]
+            })
+            .collect();
+        let headers = ["ID", "EXTERNAL ID", "TITLE", "TYPE", "CHUNKS", "UPDATED"];
+        println!("{}", table(&headers, &rows));
+        let p = result.pagination;
+        println!(
+            "page {} of {}, {} document{} in all",
+            p.page,
+            p.total_pages,
+            p.total,
+            if p.total == 1 { "" } else { "s" }
+        );
+    })
 }
 
 /// A document as `key: value` lines.
@@ -302,33 +295,31 @@ async fn search(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let hits = client.search_knowledge(query, agent, limit).await?;
-    if as_json {
-        return print_json(&serde_json::json!({ "data": hits }));
-    }
-    if hits.is_empty() {
-        println!("no match");
-    }
-    for (rank, hit) in hits.iter().enumerate() {
-        let heading = hit.heading.as_deref().unwrap_or(&hit.title);
-        println!(
-            "{}. {}  (score {:.3})",
-            rank + 1,
-            one_line(heading),
-            hit.score
-        );
-        println!(
-            "   {}  {}",
-            hit.document_id,
-            one_line(hit.url.as_deref().unwrap_or("-"))
-        );
-        let text: String = hit.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let mut excerpt: String = text.chars().take(200).collect();
-        if text.chars().count() > 200 {
-            excerpt.push('…');
+    show(as_json, &serde_json::json!({ "data": hits }), |_| {
+        if hits.is_empty() {
+            println!("no match");
         }
-        println!("   {excerpt}\n");
-    }
-    Ok(())
+        for (rank, hit) in hits.iter().enumerate() {
+            let heading = hit.heading.as_deref().unwrap_or(&hit.title);
+            println!(
+                "{}. {}  (score {:.3})",
+                rank + 1,
+                one_line(heading),
+                hit.score
+            );
+            println!(
+                "   {}  {}",
+                hit.document_id,
+                one_line(hit.url.as_deref().unwrap_or("-"))
+            );
+            let text: String = hit.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut excerpt: String = text.chars().take(200).collect();
+            if text.chars().count() > 200 {
+                excerpt.push('…');
+            }
+            println!("   {excerpt}\n");
+        }
+    })
 }
 
 #[cfg(test)]

@@ -86,30 +86,7 @@ fn verifies(secret: &str, r: &Received) -> bool {
 /// The official library's verdict on each (secret, delivery); None when
 /// PyPI cannot be reached to install it.
 fn official_verdict(cases: &[(&str, &Received)]) -> Option<String> {
-    let venv =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/standardwebhooks-1.3.0");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        let made = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status()
-            .unwrap();
-        assert!(made.success(), "python3 -m venv failed");
-        let pip = Command::new(&python)
-            .args(["-m", "pip", "install", "-q", STANDARDWEBHOOKS])
-            .output()
-            .unwrap();
-        if !pip.status.success() {
-            let _ = std::fs::remove_dir_all(&venv);
-            eprintln!(
-                "SKIPPED the official-library check: cannot install {STANDARDWEBHOOKS} from PyPI: {}",
-                String::from_utf8_lossy(&pip.stderr)
-            );
-            return None;
-        }
-    }
+    let python = official_python()?;
     let list: Vec<Value> = cases
         .iter()
         .map(|(secret, r)| json!({ "secret": secret, "headers": r.headers, "body": r.body }))
@@ -125,7 +102,50 @@ fn official_verdict(cases: &[(&str, &Received)]) -> Option<String> {
         .arg(file.path())
         .output()
         .unwrap();
+    assert!(
+        out.status.success(),
+        "the official library's check failed to run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The venv's Python with the official library, installed once; `None` when
+/// PyPI cannot be reached. The install is finished (its marker written)
+/// before any test uses the venv: both backends' variants run at once, and
+/// one must not find the other's half-made venv.
+fn official_python() -> Option<std::path::PathBuf> {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let venv =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/standardwebhooks-1.3.0");
+    let python = venv.join("bin/python");
+    let installed = venv.join(".installed");
+    if installed.exists() {
+        return Some(python);
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let made = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(made.success(), "python3 -m venv failed");
+    let pip = Command::new(&python)
+        .args(["-m", "pip", "install", "-q", STANDARDWEBHOOKS])
+        .output()
+        .unwrap();
+    if !pip.status.success() {
+        let _ = std::fs::remove_dir_all(&venv);
+        eprintln!(
+            "SKIPPED the official-library check: cannot install {STANDARDWEBHOOKS} from PyPI: {}",
+            String::from_utf8_lossy(&pip.stderr)
+        );
+        return None;
+    }
+    std::fs::write(&installed, STANDARDWEBHOOKS).unwrap();
+    Some(python)
 }
 
 backend_tests! {

@@ -21,7 +21,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{content_type_of, file_document};
-use crate::cli::remote::print_json;
+use crate::cli::output::show;
 
 #[derive(clap::Args, Debug)]
 pub struct SyncArgs {
@@ -118,11 +118,7 @@ pub async fn run(client: &Client, args: &SyncArgs, as_json: bool) -> anyhow::Res
         }
     }
     bar.finish_and_clear();
-    if as_json {
-        print_json(&report)?;
-    } else {
-        print_summary(&report);
-    }
+    show(as_json, &report, print_summary)?;
     if !report.failed.is_empty() {
         bail!(
             "{} file{} could not be synced",

@@ -4,56 +4,11 @@
 use crate::harness;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
+use harness::cli::Cli;
 use harness::TestApp;
 use performchat::store::Backend;
 use serde_json::{json, Value};
-
-struct Cli {
-    url: String,
-    key: (String, String),
-}
-
-impl Cli {
-    /// Runs the binary off the async runtime, so the served app keeps answering.
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_performchat"));
-        cmd.args(args)
-            .env("PERFORMCHAT_URL", &self.url)
-            .env("PERFORMCHAT_KEY_ID", &self.key.0)
-            .env("PERFORMCHAT_KEY_SECRET", &self.key.1)
-            .env("PERFORMCHAT_DATABASE_URL", "sqlite:///nonexistent/dir/x.db");
-        tokio::task::spawn_blocking(move || cmd.output().expect("run performchat"))
-            .await
-            .unwrap()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = self.run(&all).await;
-        let text = String::from_utf8(out.stdout).unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}{text}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Not a terminal: no progress bar, nothing on stderr to strip.
-        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
-    }
-}
 
 async fn served(app: &TestApp) -> (harness::Tenant, harness::Served, Cli) {
     let t = app.tenant("Acme").await;
@@ -208,7 +163,7 @@ backend_tests! {
 
         // Documents a sync must leave alone: one added by hand, and one whose
         // external id merely looks like the folder's.
-        let by_hand = cli.json(&["knowledge", "add", "--text", "Kept.", "--title", "By hand"]).await;
+        let by_hand = cli.json_quiet(&["knowledge", "add", "--text", "Kept.", "--title", "By hand"]).await;
         let look_alike = cli
             .json(&["knowledge", "add", "--text", "Kept too.", "--title", "Look-alike", "--external-id", "help/gone.md"])
             .await;
@@ -221,7 +176,7 @@ backend_tests! {
         assert_eq!(first["deleted"], json!([]));
         assert_eq!(first["failed"], json!([]));
 
-        let listed = cli.json(&["knowledge", "list", "--limit", "100"]).await;
+        let listed = cli.json_quiet(&["knowledge", "list", "--limit", "100"]).await;
         let docs = listed["data"].as_array().unwrap();
         assert_eq!(docs.len(), 5, "{listed}");
         let setup = docs.iter().find(|d| d["external_id"] == json!("help/guides/setup.html")).unwrap();
@@ -231,23 +186,23 @@ backend_tests! {
         assert_eq!(setup["agent_ids"], json!([t.agent]));
         assert_eq!(setup["metadata"]["sync_source"], json!("help"));
 
-        let second = cli.json(&["knowledge", "sync", dir_arg, "--url-base", "https://help.example", "--agent", &t.agent]).await;
+        let second = cli.json_quiet(&["knowledge", "sync", dir_arg, "--url-base", "https://help.example", "--agent", &t.agent]).await;
         assert_eq!(sorted(&second["unchanged"]), ["guides/setup.html", "notes.txt", "refunds.md"]);
         assert_eq!(second["created"], json!([]));
         assert_eq!(second["updated"], json!([]));
 
         write(&dir, "refunds.md", "# Refunds\n\nWithin sixty days of delivery.\n");
         std::fs::remove_file(dir.join("notes.txt")).unwrap();
-        let third = cli.json(&["knowledge", "sync", dir_arg, "--url-base", "https://help.example", "--agent", &t.agent]).await;
+        let third = cli.json_quiet(&["knowledge", "sync", dir_arg, "--url-base", "https://help.example", "--agent", &t.agent]).await;
         assert_eq!(third["updated"], json!(["refunds.md"]));
         assert_eq!(third["deleted"], json!(["notes.txt"]));
         assert_eq!(third["unchanged"], json!(["guides/setup.html"]));
 
-        let hits = cli.json(&["knowledge", "search", "sixty days"]).await;
+        let hits = cli.json_quiet(&["knowledge", "search", "sixty days"]).await;
         assert_eq!(hits["data"][0]["title"], json!("Refunds"));
-        let old = cli.json(&["knowledge", "search", "thirty"]).await;
+        let old = cli.json_quiet(&["knowledge", "search", "thirty"]).await;
         assert_eq!(old["data"], json!([]), "the old text is gone");
-        let listed = cli.json(&["knowledge", "list", "--limit", "100"]).await;
+        let listed = cli.json_quiet(&["knowledge", "list", "--limit", "100"]).await;
         let ids: Vec<&Value> = listed["data"].as_array().unwrap().iter().map(|d| &d["id"]).collect();
         assert_eq!(ids.len(), 4);
         assert!(ids.contains(&&by_hand["id"]) && ids.contains(&&look_alike["id"]), "{listed}");

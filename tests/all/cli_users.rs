@@ -4,49 +4,12 @@
 
 use crate::harness;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
+use harness::cli::Cli;
 use harness::{Tenant, TestApp};
 use performchat::store::Backend;
-use serde_json::{json, Value};
-
-struct Cli {
-    url: String,
-    key: (String, String),
-}
-
-impl Cli {
-    /// Runs the binary off the async runtime, so the served app keeps answering.
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_performchat"));
-        cmd.args(args)
-            .env("PERFORMCHAT_URL", &self.url)
-            .env("PERFORMCHAT_KEY_ID", &self.key.0)
-            .env("PERFORMCHAT_KEY_SECRET", &self.key.1)
-            // Must never be opened by these commands.
-            .env("PERFORMCHAT_DATABASE_URL", "sqlite:///nonexistent/dir/x.db");
-        tokio::task::spawn_blocking(move || cmd.output().expect("run performchat"))
-            .await
-            .unwrap()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let text = self.ok(&all).await;
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
-    }
-}
+use serde_json::json;
 
 async fn setup() -> (TestApp, Tenant, harness::Served, Cli) {
     let app = TestApp::new(Backend::Sqlite).await;

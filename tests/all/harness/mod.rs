@@ -7,6 +7,7 @@
 //! its own database there. Without it they are reported as ignored, with the reason.
 
 pub mod chat;
+pub mod cli;
 mod db;
 pub mod fake_model;
 pub mod knowledge;

@@ -126,6 +126,30 @@ macro_rules! insert_chunks {
     };
 }
 
+/// Inserts document `$doc` as `$doc_id` on `$tx` (with `$chunk_count`
+/// chunks to follow) and evaluates to its row: the create route's insert
+/// and the upsert's when nothing had the external id yet.
+macro_rules! insert_document {
+    ($tx:expr, $company:expr, $doc_id:expr, $doc:expr, $agents:expr, $chunk_count:expr, $now:expr) => {{
+        let row: DocumentRow = sqlx::query_as(&insert_document_sql())
+            .bind($company)
+            .bind($doc_id)
+            .bind(&$doc.title)
+            .bind(&$doc.url)
+            .bind(&$doc.external_id)
+            .bind($doc.content_type.as_str())
+            .bind($agents)
+            .bind($doc.metadata.to_json_text())
+            .bind(&$doc.content)
+            .bind($doc.chars)
+            .bind($chunk_count as i64)
+            .bind($now)
+            .fetch_one(&mut *$tx)
+            .await?;
+        row
+    }};
+}
+
 impl SqlStore {
     /// One attempt at an upsert, in one transaction.
     async fn upsert_once(
@@ -141,7 +165,6 @@ impl SqlStore {
              metadata = $7, content = $8, chars = $9, chunk_count = $10, updated_at = $11 \
              WHERE company_id = $1 AND external_id = $2 RETURNING {DOC_COLUMNS}"
         );
-        let insert = insert_document_sql();
         let agents = agent_ids_to_stored(&doc.agent_ids);
         let new_doc_id = new_id(IdKind::Document);
         on_pool!(self.pools(), write, |p| {
@@ -172,21 +195,15 @@ impl SqlStore {
                     (row, false)
                 }
                 None => {
-                    let row: DocumentRow = sqlx::query_as(&insert)
-                        .bind(company_id)
-                        .bind(&new_doc_id)
-                        .bind(&doc.title)
-                        .bind(&doc.url)
-                        .bind(&doc.external_id)
-                        .bind(doc.content_type.as_str())
-                        .bind(&agents)
-                        .bind(doc.metadata.to_json_text())
-                        .bind(&doc.content)
-                        .bind(doc.chars)
-                        .bind(chunks.len() as i64)
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                    let row = insert_document!(
+                        tx,
+                        company_id,
+                        &new_doc_id,
+                        doc,
+                        &agents,
+                        chunks.len(),
+                        now
+                    );
                     (row, true)
                 }
             };
@@ -208,26 +225,11 @@ impl KnowledgeStore for SqlStore {
         scope: &str,
         now: i64,
     ) -> StoreResult<Document> {
-        let insert = insert_document_sql();
         let agents = agent_ids_to_stored(&doc.agent_ids);
         let doc_id = new_id(IdKind::Document);
         on_pool!(self.pools(), write, |p| {
             let mut tx = p.begin().await?;
-            let row: DocumentRow = sqlx::query_as(&insert)
-                .bind(company_id)
-                .bind(&doc_id)
-                .bind(&doc.title)
-                .bind(&doc.url)
-                .bind(&doc.external_id)
-                .bind(doc.content_type.as_str())
-                .bind(&agents)
-                .bind(doc.metadata.to_json_text())
-                .bind(&doc.content)
-                .bind(doc.chars)
-                .bind(chunks.len() as i64)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+            let row = insert_document!(tx, company_id, &doc_id, doc, &agents, chunks.len(), now);
             insert_chunks!(tx, company_id, &doc_id, &agents, scope, chunks);
             tx.commit().await?;
             Ok(row.into())

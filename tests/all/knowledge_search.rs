@@ -73,6 +73,25 @@ backend_tests! {
         assert!(search(&app, &t, "q=a&colour=red").await.assert_error(400).contains("colour"));
     }
 
+    async fn the_longest_question_fits_in_a_request_line(app) {
+        // Over a real connection: the request line's own limit is the HTTP
+        // layer's, and the longest question, in 4-byte characters
+        // percent-encoded, must get an answer from us, not a bare 414.
+        let t = app.tenant("Acme").await;
+        let served = app.serve().await;
+        let client = reqwest::Client::new();
+        for (n, status) in [(1000, 200), (1001, 400)] {
+            let q: String = form_urlencoded::byte_serialize("🏻".repeat(n).as_bytes()).collect();
+            let url = served.url(&format!("/rest/v1/knowledge/search?q={q}"));
+            let r = client.get(&url).basic_auth(&t.key.0, Some(&t.key.1)).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), status, "{n} characters");
+            if status == 400 {
+                let body: serde_json::Value = r.json().await.unwrap();
+                assert!(body["message"].as_str().unwrap().starts_with("q "), "{body}");
+            }
+        }
+    }
+
     async fn documents_are_scoped_to_their_agents_and_company(app) {
         let t = app.tenant("Acme").await;
         let b = app.tenant("Globex").await;

@@ -23,7 +23,11 @@ use crate::domain::{now_ms, Permission};
 use crate::error::{ApiError, ApiResult};
 use crate::knowledge::{self, DocumentInput};
 
-const MAX_QUERY_CHARS: usize = 8000;
+/// A question's longest form: 1 000 code points stay far below the 64 KiB
+/// request line the HTTP layer reads, even as 4-byte characters
+/// percent-encoded (12 bytes each); 8 000 did not, and a long question got a
+/// bare 414 from the connection instead of an answer.
+const MAX_QUERY_CHARS: usize = 1000;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -207,7 +211,7 @@ pub async fn delete(
 
 #[utoipa::path(get, path = "/knowledge/search", tag = "knowledge",
     params(
-        ("q" = String, Query, min_length = 1, max_length = 8000, description = "The question; any of its terms may match"),
+        ("q" = String, Query, min_length = 1, max_length = 1000, description = "The question; any of its terms may match"),
         ("agent_id" = Option<String>, Query, min_length = 1, description = "Rank as a reply of this agent would (its documents and those for every agent); without it, every document"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 20, description = "1–20, default 5"),
     ),

@@ -4,6 +4,7 @@
 
 use crate::harness;
 use crate::harness::chat;
+use crate::harness::cli::run_api as run;
 
 use std::process::Command;
 
@@ -11,23 +12,6 @@ use serde_json::{json, Value};
 
 use harness::TestApp;
 use performchat::store::{Backend, TenantStore};
-
-async fn run(url: &str, key: &(String, String), args: &[&str]) -> (bool, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_performchat"));
-    cmd.args(args)
-        .env("PERFORMCHAT_URL", url)
-        .env("PERFORMCHAT_KEY_ID", &key.0)
-        .env("PERFORMCHAT_KEY_SECRET", &key.1)
-        .env("PERFORMCHAT_DATABASE_URL", "sqlite:///nonexistent/dir/x.db");
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run performchat"))
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conversations_list_get_and_messages_over_http() {

@@ -3,8 +3,7 @@
 //! the environment.
 
 use crate::harness;
-
-use std::process::Command;
+use crate::harness::cli::run_api as run;
 
 use serde_json::{json, Value};
 
@@ -12,23 +11,6 @@ use harness::TestApp;
 use performchat::app::Config;
 use performchat::outbound::OutboundRule;
 use performchat::store::Backend;
-
-async fn run(url: &str, key: &(String, String), args: &[&str]) -> (bool, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_performchat"));
-    cmd.args(args)
-        .env("PERFORMCHAT_URL", url)
-        .env("PERFORMCHAT_KEY_ID", &key.0)
-        .env("PERFORMCHAT_KEY_SECRET", &key.1)
-        .env("PERFORMCHAT_DATABASE_URL", "sqlite:///nonexistent/dir/x.db");
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run performchat"))
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 fn lines(out: &str) -> Vec<Value> {
     out.lines()

@@ -61,3 +61,18 @@ impl Cli {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
     }
 }
+
+/// One API command against `url` with `key`: whether it succeeded, its
+/// stdout and its stderr.
+pub async fn run_api(url: &str, key: &(String, String), args: &[&str]) -> (bool, String, String) {
+    let cli = Cli {
+        url: url.to_owned(),
+        key: key.clone(),
+    };
+    let out = cli.run(args).await;
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}

@@ -127,11 +127,11 @@ macro_rules! user_filters {
 // OpenAPI document states for it.
 user_filters! {
     /// Case-insensitive substring of the name; `%`, `_`, `\` are literal.
-    name: NameQuery as String { min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$" },
+    name: NameQuery as String { min_length = 1, max_length = 255, format = "text" },
     /// Case-insensitive exact e-mail.
-    email: EmailQuery as String { min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$" },
+    email: EmailQuery as String { min_length = 1, max_length = 320, format = "text" },
     /// Exact external id.
-    external_id: ExternalIdQuery as String { min_length = 1, max_length = 320, pattern = "^[^\\u0000]*$" },
+    external_id: ExternalIdQuery as String { min_length = 1, max_length = 320, format = "text" },
     /// `true` or `false`.
     active: bool as bool {},
 }

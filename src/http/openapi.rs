@@ -5,6 +5,8 @@
 //! busy database). Applied by path, so a handler moved to another file keeps
 //! them.
 
+mod text;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use utoipa::openapi::path::Operation;
@@ -90,6 +92,7 @@ impl utoipa::Modify for Contract {
             }
         }
         add_credential_fields(doc, &credential_bodies);
+        text::stamp_text_patterns(doc);
     }
 }
 

@@ -24,7 +24,7 @@ use crate::store::TokenUser;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TokenRequest {
     /// The caller's own id for the user (stored as `external_id`), 1–255 characters.
-    #[schema(min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
+    #[schema(min_length = 1, max_length = 255, format = "text")]
     user_id: String,
     agent_id: String,
     /// `<positive integer><s|m|h|d>`, default `24h`, at most the server's

@@ -194,3 +194,46 @@ async fn the_document_states_the_bounds_the_server_enforces() {
         );
     }
 }
+
+/// Every place that takes free text carries the NUL rule's pattern (a chat
+/// message also the non-blank one), stamped from the `format` mark; no mark is
+/// left in the document.
+#[tokio::test]
+async fn text_fields_state_the_nul_rule_and_no_mark_is_left() {
+    fn walk(value: &serde_json::Value, at: String, found: &mut Vec<(String, String)>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(format) = map.get("format").and_then(|f| f.as_str()) {
+                    assert!(!format.contains("text"), "{at}: mark left: {format}");
+                }
+                if let Some(pattern) = map.get("pattern").and_then(|p| p.as_str()) {
+                    if pattern.contains("\\u0000") {
+                        found.push((at.clone(), pattern.to_owned()));
+                    }
+                }
+                for (key, inner) in map {
+                    walk(inner, format!("{at}/{key}"), found);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    walk(inner, format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let doc = document().await;
+    let mut found = Vec::new();
+    walk(&doc, String::new(), &mut found);
+    let has = |place: &str, blank_too: bool| {
+        found
+            .iter()
+            .any(|(at, pattern)| at.contains(place) && (pattern.contains("\\u3000") == blank_too))
+    };
+    assert!(has("TokenRequest/properties/userId", false), "{found:?}");
+    assert!(has("UpdateUserBody/properties/name", false), "{found:?}");
+    assert!(has("NewMessage/properties/content", true), "{found:?}");
+    assert!(has("by-external-id", false), "{found:?}");
+    assert!(found.len() >= 10, "{found:?}");
+}

@@ -26,11 +26,7 @@ use crate::limits::Policy;
 #[serde(deny_unknown_fields)]
 pub struct NewMessage {
     /// 1–8000 characters, not only whitespace, no NUL.
-    #[schema(
-        min_length = 1,
-        max_length = 8000,
-        pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 8000, format = "non-blank-text")]
     content: String,
 }
 

@@ -89,7 +89,7 @@ pub struct NewConversation {
     /// 1–200 characters, not only whitespace, no NUL; when left out or
     /// `null`, the first message gives the title.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, format = "non-blank-text")]
     title: Field<String>,
 }
 

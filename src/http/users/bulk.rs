@@ -42,11 +42,11 @@ impl Endpoint for BulkBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkItem {
-    #[schema(min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
+    #[schema(min_length = 1, max_length = 255, format = "text")]
     external_id: String,
     /// `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, format = "text")]
     name: Field<String>,
     /// `null` clears it.
     #[serde(default)]

@@ -55,7 +55,7 @@ pub async fn patch(
 /// Create-or-update by the caller's own id, body as PUT (metadata replaces).
 /// 201 when the user was created, 200 when it existed.
 #[utoipa::path(put, path = "/customer-users/by-external-id/{external_id}", tag = "customer-users",
-    params(("external_id" = String, Path, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$", description = "The caller's id for the user (the token's userId), 1–255 characters")),
+    params(("external_id" = String, Path, min_length = 1, max_length = 255, format = "text", description = "The caller's id for the user (the token's userId), 1–255 characters")),
     request_body(content = Option<UpdateUserBody>, description = "The user's fields; an empty body creates the user with none set, or changes nothing"),
     responses((status = 200, description = "Updated", body = UserView), (status = 201, description = "Created", body = UserView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]

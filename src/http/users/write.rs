@@ -19,7 +19,7 @@ use crate::http::views::{ErrorBody, UserView};
 pub struct UpdateUserBody {
     /// `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^[^\\u0000]*$")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, format = "text")]
     name: Field<String>,
     /// A syntactically valid address; `null` clears it.
     #[serde(default)]

@@ -1,5 +1,6 @@
 //! `users export`: the server's streamed export written to a file or stdout,
-//! with a row count on stderr while a person is watching.
+//! with a row count on stderr while a person is watching; with an id, that
+//! one user's data export (docs/API.md §12.2).
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -31,6 +32,11 @@ pub enum CsvFormulas {
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
+    /// One customer user's id (cu_…): write everything stored about them
+    /// (the user, their conversations and messages) as one JSON document
+    /// instead of the user list.
+    #[arg(conflicts_with_all = ["format", "csv_formulas", "name", "email", "external_id", "active"])]
+    id: Option<String>,
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
     /// CSV cells starting with =, +, -, @, tab or CR: escaped with a leading
@@ -39,13 +45,16 @@ pub struct ExportArgs {
     csv_formulas: CsvFormulas,
     /// File to write; stdout when left out. Written under a temporary name
     /// and renamed when complete, so a failed export leaves no partial file.
-    #[arg(long, short)]
+    #[arg(long, short, visible_alias = "out")]
     output: Option<PathBuf>,
     #[command(flatten)]
     filter: FilterArgs,
 }
 
 pub async fn run(client: &Client, args: &ExportArgs) -> anyhow::Result<()> {
+    if let Some(id) = &args.id {
+        return one_user(client, id, args.output.as_deref()).await;
+    }
     let format = match (args.format, args.csv_formulas) {
         (Format::Csv, CsvFormulas::Escape) => ExportFormat::Csv,
         (Format::Csv, CsvFormulas::Raw) => ExportFormat::CsvRaw,
@@ -84,6 +93,43 @@ pub async fn run(client: &Client, args: &ExportArgs) -> anyhow::Result<()> {
             Err(e)
         }
         (result, _, _) => result,
+    }
+}
+
+/// Writes the user's data export to `output` (complete or not at all: under
+/// a temporary name, renamed at the end) or to stdout.
+async fn one_user(client: &Client, id: &str, output: Option<&Path>) -> anyhow::Result<()> {
+    let mut body = client.export_customer_user(id).await?;
+    match output {
+        None => {
+            let mut out = BufWriter::new(std::io::stdout());
+            while let Some(chunk) = body.try_next().await? {
+                out.write_all(&chunk).context("writing the export")?;
+            }
+            out.write_all(b"\n")?;
+            out.flush().context("writing the export")
+        }
+        Some(path) => {
+            let partial = partial_path(path);
+            let result: anyhow::Result<()> = async {
+                let file = File::create(&partial)
+                    .with_context(|| format!("cannot create {}", partial.display()))?;
+                let mut out = BufWriter::new(file);
+                while let Some(chunk) = body.try_next().await? {
+                    out.write_all(&chunk).context("writing the export")?;
+                }
+                out.flush().context("writing the export")
+            }
+            .await;
+            match result {
+                Ok(()) => std::fs::rename(&partial, path)
+                    .with_context(|| format!("cannot move the export to {}", path.display())),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    Err(e)
+                }
+            }
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod copy;
 mod dialect;
 mod error;
 mod events;
+mod idempotency;
 mod knowledge;
 mod private_file;
 mod recipes;
@@ -41,6 +42,7 @@ pub use copy::{copy_store, schema_drift, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use error::{StoreError, StoreResult, UniqueKey};
 pub use events::{EventStore, FeedPage};
+pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyScope, IdempotencyStore};
 pub use knowledge::{ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument};
 pub use recipes::{DailyStats, MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use recipes::{EncodeUser, ExportChunks, ExportRow, ExportUser, EXPORT_CHUNK};
@@ -104,7 +106,7 @@ pub struct KeyProof<'a> {
 /// Conversations and messages (docs/API.md §6, §8) live in [`ChatStore`]; companies,
 /// agents and API keys in [`TenantStore`]; the knowledge base in [`KnowledgeStore`];
 /// events, webhook endpoints and their deliveries in [`EventStore`],
-/// [`WebhookStore`] and [`DeliveryQueue`].
+/// [`WebhookStore`] and [`DeliveryQueue`]; `Idempotency-Key` answers in [`IdempotencyStore`].
 pub trait Store:
     UserRecipes
     + ChatStore
@@ -113,6 +115,7 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + DeliveryQueue
+    + IdempotencyStore
     + Send
     + Sync
     + 'static

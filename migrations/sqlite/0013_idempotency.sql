@@ -11,7 +11,7 @@ CREATE TABLE idempotency_keys (
     fingerprint  BLOB NOT NULL,
     claim        TEXT NOT NULL,
     lease_until  BIGINT,
-    status       INTEGER,
+    status       BIGINT,
     headers      TEXT,
     body         BLOB,
     created_at   BIGINT NOT NULL,

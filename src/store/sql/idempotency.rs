@@ -97,9 +97,8 @@ impl IdempotencyStore for SqlStore {
         answer: &KeptAnswer,
     ) -> StoreResult<bool> {
         let headers = serde_json::to_string(&answer.headers).map_err(|e| bad_row(e))?;
-        let done =
-            on_pool!(&self.pools, write, |p| {
-                sqlx::query(
+        let done = on_pool!(&self.pools, write, |p| {
+            sqlx::query(
             "UPDATE idempotency_keys SET status = $5, headers = $6, body = $7, lease_until = NULL \
              WHERE company_id = $1 AND api_key_id = $2 AND idem_key = $3 AND claim = $4 \
              AND status IS NULL"
@@ -114,7 +113,7 @@ impl IdempotencyStore for SqlStore {
         .execute(p)
         .await
         .map(|done| done.rows_affected())
-            })?;
+        })?;
         Ok(done == 1)
     }
 

@@ -4,7 +4,7 @@
 
 use std::error::Error as StdError;
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 use crate::auth::TokenRejected;
 use crate::chat::{ChatError, MODEL_UNAVAILABLE};
 pub use crate::domain::error_chain as chain;
+use crate::domain::idempotency::IDEMPOTENT_REPLAYED;
+use crate::domain::KeptAnswer;
 use crate::knowledge::KnowledgeError;
 use crate::store::{StoreError, UniqueKey};
 
@@ -48,6 +50,10 @@ pub enum ApiError {
     /// the client: it may name tables or queries.
     #[error("internal error: {0}")]
     Internal(Box<dyn StdError + Send + Sync>),
+    /// Not a failure: the answer kept for this request's `Idempotency-Key`,
+    /// given again in place of running the request (docs/API.md §12).
+    #[error("an answer kept for its Idempotency-Key")]
+    Replayed(Box<KeptAnswer>),
 }
 
 /// The error body of every failed request.
@@ -91,6 +97,9 @@ impl ApiError {
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Replayed(kept) => {
+                StatusCode::from_u16(kept.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 
@@ -120,6 +129,9 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::Replayed(kept) = self {
+            return replay(*kept);
+        }
         let mut response = error_response(self.status(), &self.public_message());
         if let ApiError::TooManyRequests {
             retry_after_secs, ..
@@ -131,6 +143,21 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A kept answer as it was first given, marked as given again.
+fn replay(kept: KeptAnswer) -> Response {
+    let status = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, kept.body).into_response();
+    let headers = response.headers_mut();
+    headers.remove(header::CONTENT_TYPE);
+    for (name, value) in kept.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.append(name, value);
+        }
+    }
+    headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    response
 }
 
 /// What a storage failure means to an API client. A unique rule is a

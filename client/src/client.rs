@@ -33,6 +33,9 @@ pub struct Client {
     root: Url,
     key_id: String,
     key_secret: String,
+    /// The caller's `Idempotency-Key` for this handle's writes
+    /// ([`Client::with_idempotency_key`]); `None`: a fresh one per request.
+    idempotency_key: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -75,6 +78,7 @@ impl Client {
             root: root_url(base_url)?,
             key_id: key_id.into(),
             key_secret: key_secret.into(),
+            idempotency_key: None,
         })
     }
 
@@ -110,12 +114,65 @@ impl Client {
         url
     }
 
+    /// This client with your own `Idempotency-Key` on its writes, so that a
+    /// call you repeat (after a timeout, a lost connection, a 5xx) runs on
+    /// the server at most once: the repeat gets the first attempt's answer
+    /// (docs/API.md §12.3). Use the returned handle for one logical call and
+    /// its retries; a call that sends several requests (a bulk call over
+    /// [`BULK_MAX`](crate::BULK_MAX) users) sends `KEY`, `KEY.2`, `KEY.3`….
+    /// Keys are 1–255 characters from `!` to `~`.
+    ///
+    /// Without it every write carries a fresh random key (this client does
+    /// not retry by itself).
+    ///
+    /// ```no_run
+    /// # async fn run(client: performchat_client::Client) -> performchat_client::Result<()> {
+    /// use performchat_client::{Error, UserUpdate};
+    /// let once = client.with_idempotency_key("signup-4711");
+    /// let update = UserUpdate::new().name("Ada");
+    /// let user = match once.upsert_user("4711", &update).await {
+    ///     // The answer was lost on the way: ask again, it is not run twice.
+    ///     Err(Error::Transport(_)) => once.upsert_user("4711", &update).await?,
+    ///     other => other?,
+    /// };
+    /// # Ok(()) }
+    /// ```
+    pub fn with_idempotency_key(&self, key: impl Into<String>) -> Client {
+        Client {
+            idempotency_key: Some(key.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The handle for the `n`-th request (from 1) of a call that sends
+    /// several: a caller's key gets `.n` from the second on.
+    pub(crate) fn part(&self, n: usize) -> Client {
+        match &self.idempotency_key {
+            Some(key) if n > 1 => self.with_idempotency_key(format!("{key}.{n}")),
+            _ => self.clone(),
+        }
+    }
+
     /// An authenticated request to an API path. Credentials travel as HTTP
-    /// Basic auth, which the server reads on every method.
+    /// Basic auth, which the server reads on every method. Writes carry an
+    /// `Idempotency-Key`: the caller's, or a fresh random one.
     pub(crate) fn api(&self, method: Method, segments: &[&str]) -> RequestBuilder {
-        self.http
+        let writes = matches!(
+            method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
+        let request = self
+            .http
             .request(method, self.api_url(segments))
-            .basic_auth(&self.key_id, Some(&self.key_secret))
+            .basic_auth(&self.key_id, Some(&self.key_secret));
+        if !writes {
+            return request;
+        }
+        let key = self
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(|| ulid::Ulid::new().to_string());
+        request.header("Idempotency-Key", key)
     }
 
     /// A request outside `/rest/v1` with no credentials (`/health`).

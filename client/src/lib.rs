@@ -71,6 +71,14 @@
 //! answers that do not match the API. No server answer, however odd, makes
 //! the client panic.
 //!
+//! # Safe retries
+//!
+//! Every write (`POST`, `PUT`, `PATCH`, `DELETE`) carries an
+//! `Idempotency-Key`: a fresh random one per request, or your own through
+//! [`Client::with_idempotency_key`], so that repeating a call whose answer
+//! was lost gets the first answer instead of running it twice. The client
+//! itself never retries.
+//!
 //! # Credentials
 //!
 //! The API key travels as HTTP Basic auth on every request, never in a body

@@ -97,12 +97,12 @@ impl Client {
         merge: &Metadata,
     ) -> Result<Vec<BulkResult>> {
         let mut results = Vec::with_capacity(external_ids.len());
-        for batch in external_ids.chunks(BULK_MAX) {
+        for (n, batch) in external_ids.chunks(BULK_MAX).enumerate() {
             let updates: Vec<BulkUpdate> = batch
                 .iter()
                 .map(|id| BulkUpdate::new(id.as_ref()).metadata_merge(merge.clone()))
                 .collect();
-            results.extend(self.bulk_update(&updates).await?);
+            results.extend(self.part(n + 1).bulk_update(&updates).await?);
         }
         Ok(results)
     }

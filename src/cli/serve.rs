@@ -348,6 +348,7 @@ pub(super) async fn serve(
     let store: Arc<dyn Store> = Arc::new(store);
     args.events
         .start(Arc::clone(&store), config.outbound.clone())?;
+    crate::http::idempotency::spawn_pruning(Arc::clone(&store));
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
     let listener = listeners.api;
     tracing::info!("listening on http://{}", listener.local_addr()?);

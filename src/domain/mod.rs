@@ -8,6 +8,7 @@ mod events;
 mod expires_in;
 mod fields;
 mod filter;
+pub mod idempotency;
 mod ids;
 mod knowledge;
 mod metadata;
@@ -27,6 +28,7 @@ pub use events::{
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};
 pub use filter::{EmailQuery, ExternalIdQuery, FilterValue, UserFilter, UserFilterBody};
+pub use idempotency::KeptAnswer;
 pub use ids::{new_id, IdKind};
 pub use knowledge::{
     agent_ids_from_stored, agent_ids_to_stored, agent_like_pattern, ContentType, Document, Source,

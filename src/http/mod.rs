@@ -10,6 +10,7 @@ mod console;
 mod conversations;
 mod events;
 pub mod extract;
+pub mod idempotency;
 mod knowledge;
 mod linger;
 pub mod log;
@@ -114,8 +115,9 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
 }
 
 /// The routes inside the frame every request passes through once: the
-/// lingering drain, the log line, the time limits, the panic guard and the
-/// rate limits, outermost first. The frame wraps the whole router rather
+/// lingering drain, the log line, the time limits, the panic guard, the
+/// rate limits and `Idempotency-Key` (inside them, so a replay gets this
+/// response's own rate-limit headers), outermost first. The frame wraps the whole router rather
 /// than each route, so a request pays for each layer once, not for a copy of
 /// the whole stack per layer.
 pub fn router(state: SharedState) -> Router {
@@ -143,6 +145,7 @@ pub fn router(state: SharedState) -> Router {
             state,
             rate_limit::rate_limit_layer,
         ))
+        .layer(idempotency::IdempotencyLayer)
         .service(routes);
     Router::new().fallback_service(framed)
 }

@@ -2,8 +2,8 @@
 //! handlers' own annotations say: how callers authenticate, the credential
 //! fields every API-key body may carry, and the error statuses any route can
 //! answer whatever it does (a malformed body, a rejected key, a rate limit, a
-//! busy database). Applied by path, so a handler moved to another file keeps
-//! them.
+//! busy database), and `Idempotency-Key` on every API-key write. Applied by
+//! path, so a handler moved to another file keeps them.
 
 mod text;
 
@@ -15,6 +15,8 @@ use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+
+use super::idempotency::document_idempotency;
 
 pub const BASIC: &str = "basic";
 pub const KEY_ID_HEADER: &str = "api_key_id";
@@ -92,6 +94,17 @@ impl utoipa::Modify for Contract {
             }
         }
         add_credential_fields(doc, &credential_bodies);
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if caller(path) == Caller::ApiKey {
+                let writes = [
+                    &mut item.put,
+                    &mut item.post,
+                    &mut item.patch,
+                    &mut item.delete,
+                ];
+                writes.into_iter().flatten().for_each(document_idempotency);
+            }
+        }
         text::stamp_text_patterns(doc);
     }
 }

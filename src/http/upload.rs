@@ -56,7 +56,15 @@ impl<J: Endpoint, F: Endpoint> FromRequest<SharedState> for DocumentRequest<J, F
             ApiError::bad_request(format!("Malformed multipart body: {}", e.body_text()))
         })?;
         let (fields, file) = read_form(multipart).await?;
-        let call = Call::<F, NoQuery>::from_fields(parts, fields, state).await?;
+        // The form's file is part of the request's identity for an
+        // Idempotency-Key, as its bytes and the type they were read as; the
+        // boundary, which clients choose afresh each time, is not.
+        let kind = file.as_ref().map(|f| format!("{:?}", f.content_type));
+        let identity: Vec<&[u8]> = match (&file, &kind) {
+            (Some(f), Some(kind)) => vec![&f.bytes, kind.as_bytes()],
+            _ => Vec::new(),
+        };
+        let call = Call::<F, NoQuery>::from_body(parts, fields, &identity, state).await?;
         let file = file
             .ok_or_else(|| ApiError::bad_request("file: a multipart upload needs a `file` part"))?;
         Ok(DocumentRequest::Form(call, file))

@@ -18,6 +18,7 @@ mod copy;
 mod dialect;
 mod error;
 mod events;
+mod idempotency;
 mod knowledge;
 mod private_file;
 mod recipes;
@@ -42,6 +43,7 @@ pub use copy::{copy_store, schema_drift, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use error::{StoreError, StoreResult, UniqueKey};
 pub use events::{EventStore, FeedPage};
+pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyScope, IdempotencyStore};
 pub use knowledge::{ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument};
 pub use recipes::{DailyStats, MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use recipes::{EncodeUser, ExportChunks, ExportRow, ExportUser, EXPORT_CHUNK};
@@ -107,7 +109,8 @@ pub struct KeyProof<'a> {
 /// agents and API keys in [`TenantStore`]; the knowledge base in [`KnowledgeStore`];
 /// events, webhook endpoints and their deliveries in [`EventStore`],
 /// [`WebhookStore`] and [`DeliveryQueue`]; erasure and the data export's
-/// reads (docs/API.md §12) in [`UserRights`].
+/// reads (docs/API.md §12) in [`UserRights`]; `Idempotency-Key` answers in
+/// [`IdempotencyStore`].
 pub trait Store:
     UserRecipes
     + UserRights
@@ -117,6 +120,7 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + DeliveryQueue
+    + IdempotencyStore
     + Send
     + Sync
     + 'static

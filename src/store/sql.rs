@@ -179,6 +179,7 @@ mod fast;
 mod fts;
 mod group;
 mod hot;
+mod idempotency;
 mod knowledge;
 mod lookup;
 mod recipes;

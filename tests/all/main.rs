@@ -40,6 +40,7 @@ mod events_nodes;
 mod export;
 mod export_large;
 mod export_snapshot;
+mod idempotency;
 mod isolation;
 mod knowledge;
 mod knowledge_replies;

@@ -6,7 +6,9 @@
 //! Order of checks: body size and JSON syntax (400/413), then credentials
 //! (401, or 429 once an address has failed too often), the key's rate limit
 //! (429), permission (401), then the endpoint's fields and query parameters
-//! (400). The key's use is noted (`last_used_at`) once it is proven.
+//! (400). The key's use is noted (`last_used_at`) once it is proven. A write
+//! with an `Idempotency-Key` claims it between the permission check and the
+//! fields (`http::idempotency`): a replay, 409 or 422 is the answer then.
 //!
 //! Submodules, in the order they build on one another: `body`,
 //! `credentials`, `identity`, `memory`.
@@ -33,6 +35,7 @@ use memory::Pending;
 use crate::app::SharedState;
 use crate::domain::{now_ms, ApiKeyRecord, Permission};
 use crate::error::{ApiError, ApiResult};
+use crate::http::idempotency::IdempotencySlot;
 use crate::http::log::LogSlot;
 use crate::http::query::{QueryParams, PAGE};
 use crate::http::rate_limit::RateScope;
@@ -101,8 +104,20 @@ impl<T: Endpoint, Q: QueryNames> Call<T, Q> {
     /// from a multipart form's text fields (`http/upload.rs`), so both take
     /// the same way in.
     pub(crate) async fn from_fields(
+        parts: Parts,
+        fields: serde_json::Map<String, serde_json::Value>,
+        state: &SharedState,
+    ) -> Result<Self, ApiError> {
+        Call::from_body(parts, fields, &[], state).await
+    }
+
+    /// [`Call::from_fields`] for a body that holds more than its fields:
+    /// `extra` (a multipart upload's file) is part of the request's identity
+    /// for `Idempotency-Key`.
+    pub(crate) async fn from_body(
         mut parts: Parts,
         mut fields: serde_json::Map<String, serde_json::Value>,
+        extra: &[&[u8]],
         state: &SharedState,
     ) -> Result<Self, ApiError> {
         let Ok(scope) = RateScope::from_request_parts(&mut parts, state).await;
@@ -110,7 +125,10 @@ impl<T: Endpoint, Q: QueryNames> Call<T, Q> {
         let credentials =
             credentials(&parts.headers, &mut fields)?.ok_or_else(|| missing(&parts.headers))?;
         let slot = parts.extensions.get::<LogSlot>().cloned();
-        let remembered = match T::REMEMBERED {
+        let idempotency = parts.extensions.get::<IdempotencySlot>().cloned();
+        // A key is claimed only once the API key is proven, so a request
+        // with one reads its API key from the database.
+        let remembered = match T::REMEMBERED && idempotency.is_none() {
             true => recall(state, &credentials, T::PERMISSION),
             false => None,
         };
@@ -146,6 +164,11 @@ impl<T: Endpoint, Q: QueryNames> Call<T, Q> {
         // A key from memory is noted as used once its statement confirms it.
         if memory.is_none() {
             state.note_key_used(&key.company_id, &key.id, now_ms());
+        }
+        if let Some(idempotency) = idempotency {
+            idempotency
+                .claim(state, &key, &parts, &fields, extra)
+                .await?;
         }
         let fields = from_fields(fields).and_then(|body| {
             let query = QueryParams::parse(parts.uri.query(), &Q::NAMES.concat())?;

@@ -207,6 +207,9 @@ const NOT_COPIED: &[(&str, Option<&str>)] = &[
     ("webhook_endpoints", None),
     ("webhook_deliveries", None),
     ("webhook_attempts", None),
+    // Answers kept for a day for retries (docs/API.md §12): a retry after
+    // the move runs again rather than replaying the old store's answer.
+    ("idempotency_keys", None),
 ];
 
 /// Whether the copy knows `table`: copied, or derived on purpose.

@@ -77,11 +77,11 @@ impl IdempotencyStore for SqlStore {
                 return Ok(ClaimOutcome::InProgress);
             };
             let headers = match row.headers.as_deref() {
-                Some(json) => serde_json::from_str(json).map_err(|e| bad_row(e))?,
+                Some(json) => serde_json::from_str(json).map_err(bad_row)?,
                 None => Vec::new(),
             };
             return Ok(ClaimOutcome::Replay(KeptAnswer {
-                status: u16::try_from(status).map_err(|e| bad_row(e))?,
+                status: u16::try_from(status).map_err(bad_row)?,
                 headers,
                 body: row.body.unwrap_or_default(),
             }));
@@ -96,7 +96,7 @@ impl IdempotencyStore for SqlStore {
         claim: &str,
         answer: &KeptAnswer,
     ) -> StoreResult<bool> {
-        let headers = serde_json::to_string(&answer.headers).map_err(|e| bad_row(e))?;
+        let headers = serde_json::to_string(&answer.headers).map_err(bad_row)?;
         let done = on_pool!(&self.pools, write, |p| {
             sqlx::query(
             "UPDATE idempotency_keys SET status = $5, headers = $6, body = $7, lease_until = NULL \

@@ -73,7 +73,6 @@ backend_tests! {
         for (method, uri) in [
             (Method::POST, "/health"),
             (Method::POST, USERS),
-            (Method::DELETE, "/rest/v1/customer-users/cu_1"),
             (Method::POST, "/rest/v1/customer-users/cu_1"),
             (Method::GET, "/rest/v1/auth/token"),
             (Method::PUT, "/rest/v1/auth/verify-token"),
@@ -91,7 +90,7 @@ backend_tests! {
         let t = app.tenant("Acme").await;
         for (method, uri, allowed) in [
             (Method::POST, "/health", "GET,HEAD"),
-            (Method::DELETE, "/rest/v1/customer-users/cu_1", "GET,HEAD,PUT,PATCH"),
+            (Method::POST, "/rest/v1/customer-users/cu_1", "GET,HEAD,PUT,PATCH,DELETE"),
             (Method::GET, "/rest/v1/auth/token", "POST"),
             (Method::POST, "/rest/v1/v1/agents", "GET,HEAD"),
             (Method::GET, "/rest/v1/customer-users/by-external-id/x", "PUT"),

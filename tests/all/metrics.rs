@@ -46,7 +46,7 @@ async fn metrics_listener_counts_requests_by_route_and_status() {
     let one_user =
         r#"http_requests_total{method="GET",route="/rest/v1/customer-users/{id}",status="404"}"#;
     let no_method =
-        r#"http_requests_total{method="DELETE",route="/rest/v1/customer-users/{id}",status="405"}"#;
+        r#"http_requests_total{method="POST",route="/rest/v1/customer-users/{id}",status="405"}"#;
 
     let before = scrape().await;
     for _ in 0..3 {
@@ -62,12 +62,12 @@ async fn metrics_listener_counts_requests_by_route_and_status() {
         .get("/rest/v1/customer-users/cu_nobody", &tenant.key)
         .await;
     assert_eq!(status, 404, "{body}");
-    let deleted = client
-        .delete(format!("{}/rest/v1/customer-users/cu_nobody", node.base))
+    let wrong_method = client
+        .post(format!("{}/rest/v1/customer-users/cu_nobody", node.base))
         .send()
         .await
-        .expect("delete");
-    assert_eq!(deleted.status(), 405);
+        .expect("post");
+    assert_eq!(wrong_method.status(), 405);
     let after = scrape().await;
 
     assert_eq!(sample(&after, ok) - sample(&before, ok), 3.0, "{after}");

@@ -4,6 +4,11 @@ API's bulk endpoint (1000 items a call, 4 calls in flight), and prints
 KEY_ID KEY_SECRET AGENT_ID. Standard library only.
 
     PERFORMCHAT_URL=http://127.0.0.1:8080 PERFORMCHAT_CLI='performchat --database-url …' seed.py N PREFIX
+
+With SEED_WEBHOOK_URL set (bench/events.sh), a webhook endpoint subscribed to
+every event type is made for the tenant before the users, and its id printed
+as a fourth word; SEED_WEBHOOK_ACTIVE=false makes it inactive, so the users'
+events wait for it in the feed.
 """
 import concurrent.futures
 import http.client
@@ -39,6 +44,12 @@ def main():
     key = cli("api-key", "create", "--company", company, "--name", "bench")
     credentials = {"keyId": key["keyId"], "keySecret": key["keySecret"]}
     local = threading.local()
+    webhook = None
+    if os.environ.get("SEED_WEBHOOK_URL"):
+        webhook = call(base, "POST", "/rest/v1/webhooks",
+                       {**credentials, "url": os.environ["SEED_WEBHOOK_URL"], "events": ["*"]})["id"]
+        if os.environ.get("SEED_WEBHOOK_ACTIVE", "true") == "false":
+            call(base, "PATCH", f"/rest/v1/webhooks/{webhook}", {**credentials, "active": False})
 
     def items(start):
         # Seeded per batch: the same users whatever order the calls run in.
@@ -68,7 +79,18 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=CLIENTS) as pool:
         for _ in pool.map(send, range(0, users, BATCH)):
             pass
-    print(key["keyId"], key["keySecret"], agent)
+    print(key["keyId"], key["keySecret"], agent, *([webhook] if webhook else []))
+
+
+def call(base, method, path, body):
+    """One JSON request on a connection of its own; the answer's JSON."""
+    conn = http.client.HTTPConnection(base.hostname, base.port, timeout=60)
+    conn.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    answer = response.read()
+    if response.status >= 300:
+        raise SystemExit(f"{method} {path}: HTTP {response.status}: {answer[:300]!r}")
+    return json.loads(answer)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::domain::now_ms;
 use crate::outbound::OutboundRule;
@@ -79,6 +79,10 @@ pub struct Dispatcher {
     owner: String,
     sending: Mutex<HashMap<String, usize>>,
     slots: Arc<Semaphore>,
+    /// Rung when a send ends: its endpoint may take the next delivery now,
+    /// instead of after the idle poll (which capped one endpoint at a few
+    /// batches of `per_endpoint` a second).
+    freed: Notify,
 }
 
 impl Dispatcher {
@@ -95,6 +99,7 @@ impl Dispatcher {
             owner: format!("node_{}", ulid::Ulid::new()),
             sending: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(config.in_flight)),
+            freed: Notify::new(),
             config,
         }))
     }
@@ -113,7 +118,11 @@ impl Dispatcher {
                     gauges_at = Instant::now();
                     self.update_gauges().await;
                 }
-                tokio::time::sleep(self.config.poll).await;
+                // A send that ended during the round left a permit: no wait.
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.poll) => {}
+                    _ = self.freed.notified() => {}
+                }
             }
         });
     }
@@ -160,6 +169,7 @@ impl Dispatcher {
                         me.deliver(&d).await;
                         me.release(&d.endpoint_id);
                         drop(permit);
+                        me.freed.notify_one();
                     });
                 }
                 Ok(false) => self.release(&d.endpoint_id),

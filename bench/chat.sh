@@ -6,7 +6,8 @@
 #     conversation with an agent whose model is the stand-in bench/model.js;
 #     wrk posts messages over them in turn for BENCH_DURATION (10s) with 32
 #     connections, each answer the whole SSE stream of a reply the model sends
-#     at once. Figures: messages/s, p50 and p99 in ms.
+#     at once. Figures: messages/s, p50 and p99 in ms, and the server's CPU
+#     time per message in µs (steadier than rates on a shared machine).
 # W8: STREAMS (default 1000) replies held open at once (the model `slow` sends a
 #     piece a second for SLOW_SECONDS, default 60); the server's RSS before and
 #     while they stream, and how many delivered a delta in the last 3 s.
@@ -67,7 +68,14 @@ with concurrent.futures.ThreadPoolExecutor(8) as pool:
             f.write("\n".join(pool.map(chat, ((who, f"{prefix}-{i}") for i in range(n)))) + "\n")
 PY
 
+# The server's CPU time (user + system, in clock ticks) around W7: per
+# message it hardly depends on what else the machine is doing.
+cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+cpu0=$(cpu)
 CHATS=$work/chats.txt wrk -t1 -c32 -d"$duration" --latency -s "$here/chat.lua" "$PERFORMCHAT_URL" >"$work/w7.txt" 2>&1
+cpu1=$(cpu)
+awk -v ticks=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" '/ requests in / { n = $1 }
+  END { if (n > 0) printf "w7_cpu_us=%.0f\n", ticks / hz * 1e6 / n }' "$work/w7.txt"
 awk '
   function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /m$/) return v * 60000; return v * 1000 }
   /Requests\/sec/ { rate = $2 } / 50%/ { p50 = ms($2) } / 99%/ { p99 = ms($2) }

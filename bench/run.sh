@@ -111,7 +111,7 @@ rows = [
     ("W5 stats", lambda s: f"{s['w5_ms']} ms"),
     ("server RSS at the end", lambda s: f"{s['rss_mb']} MB"),
     ("W7 chat message + streamed reply, 32 clients",
-     lambda s: f"{s['w7_rate']} msgs/s, p50 {s['w7_p50']} ms, p99 {s['w7_p99']} ms{errors(s, 'w7')}"),
+     lambda s: f"{s['w7_rate']} msgs/s, p50 {s['w7_p50']} ms, p99 {s['w7_p99']} ms, {s.get('w7_cpu_us', '–')} µs CPU a message{errors(s, 'w7')}"),
     ("W8 open reply streams", lambda s: f"{s['w8_live']}/{s['w8_streams']} streaming ({s['w8_delivering']} delivering), "
      f"RSS {s['w8_rss_before']} → {s['w8_rss_during']} MB, {s['w8_kb']} KB a stream"),
 ]

@@ -117,7 +117,7 @@ rows = [
 ]
 print("| workload | " + " | ".join(s["label"] for s in systems) + " |")
 print("|---|" + "---|" * len(systems))
-for name, cell in rows:
+def shown(name, cell):
     def show(s):
         if "error" in s and not name.startswith("W7") and not name.startswith("W8"):
             return "failed"
@@ -125,7 +125,12 @@ for name, cell in rows:
             return cell(s)
         except KeyError:
             return "–"
-    print(f"| {name} | " + " | ".join(show(s) for s in systems) + " |")
+    return [show(s) for s in systems]
+for name, cell in rows:
+    cells = shown(name, cell)
+    # A workload none of the systems ran (--only) gets no row.
+    if any(c != "–" for c in cells):
+        print(f"| {name} | " + " | ".join(cells) + " |")
 for s in systems:
     for key in ("error", "chat_error"):
         if key in s:

@@ -113,12 +113,15 @@ fn record_model(outcome: &'static str, started: Instant, first_delta: Option<Dur
 
 /// What the generation task reports, in order: deltas, then one end.
 #[derive(Debug)]
+///
+/// The ends are boxed: the queue's slots are allocated for the largest
+/// variant, and a stream holds [`REPLY_QUEUE`] of them while it is open.
 pub enum ReplyEvent {
     Delta(String),
     /// The stored reply.
-    Done(Message),
+    Done(Box<Message>),
     /// Nothing was stored as a reply; the question stays.
-    Failed(ChatError),
+    Failed(Box<ChatError>),
 }
 
 /// A question accepted: stored, and its reply under way.
@@ -228,17 +231,17 @@ impl Job {
                     )
                     .await
                 {
-                    Ok(message) => ReplyEvent::Done(message),
+                    Ok(message) => ReplyEvent::Done(Box::new(message)),
                     Err(e) => {
                         tracing::error!(error = %error_chain(&e), conversation = %self.conversation_id, "could not store a reply");
                         self.release().await;
-                        ReplyEvent::Failed(e.into())
+                        ReplyEvent::Failed(Box::new(e.into()))
                     }
                 }
             }
             Err(e) => {
                 self.release().await;
-                ReplyEvent::Failed(e)
+                ReplyEvent::Failed(Box::new(e))
             }
         };
         drop(generating);
@@ -287,6 +290,10 @@ impl Job {
             Vec::new()
         };
         excerpts::append_excerpts(&mut turns, &hits);
+        let sources = excerpts::sources(&hits);
+        // The model's input is sent as it is built: the history and the
+        // excerpts are not kept while the reply streams, which may take minutes.
+        drop((messages, hits));
         let request = ModelRequest {
             messages: turns,
             max_tokens: self.chat.models.limits.max_tokens,
@@ -328,7 +335,7 @@ impl Job {
             return Err(ChatError::ModelUnavailable);
         }
         record_model("ok", started, first_delta);
-        Ok((reply, excerpts::sources(&hits)))
+        Ok((reply, sources))
     }
 }
 

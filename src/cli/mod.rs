@@ -7,6 +7,7 @@ pub mod backup;
 pub mod chat;
 pub mod conversations;
 pub mod events;
+mod files;
 pub mod knowledge;
 mod logs;
 pub mod migrate;

@@ -351,6 +351,7 @@ pub(super) async fn serve(
     crate::http::idempotency::spawn_pruning(Arc::clone(&store));
     let state = AppState::new(store, args.jwt_secret.clone(), config).await?;
     let listener = listeners.api;
+    super::files::raise_open_files(args.max_connections);
     tracing::info!("listening on http://{}", listener.local_addr()?);
     crate::http::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -7,6 +7,7 @@
 //! it with an error. [`guarded`] adds the first-token and whole-reply timeouts
 //! to any client, so every model and test double is held to the same limits.
 
+mod chunks;
 pub mod offline;
 pub mod openai;
 pub mod sse;

@@ -11,8 +11,10 @@
 
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt};
-use serde_json::{json, Value};
+use serde::Serialize;
 
+use super::chunks::whole_completion;
+pub use super::chunks::{parse_event, Chunk};
 use super::sse::{SseEvent, SseParser};
 use super::{Deltas, ModelClient, ModelEndpoint, ModelError, ModelRequest};
 
@@ -27,58 +29,19 @@ impl OpenAiClient {
     }
 }
 
-/// What one `data:` payload of the stream says.
-#[derive(Debug, PartialEq)]
-pub enum Chunk {
-    /// Text (possibly none), and whether the model said it was finished.
-    Delta { text: String, finished: bool },
-    /// `[DONE]`.
-    Done,
+/// The request, serialised straight from the turns (no JSON tree).
+#[derive(Serialize)]
+struct RequestBody<'a> {
+    model: &'a str,
+    messages: Vec<RequestTurn<'a>>,
+    stream: bool,
+    max_tokens: u32,
 }
 
-/// Reads one event of the stream.
-pub fn parse_event(event: &SseEvent) -> Result<Chunk, ModelError> {
-    let data = event.data.trim();
-    if data == "[DONE]" {
-        return Ok(Chunk::Done);
-    }
-    let value: Value = serde_json::from_str(data)
-        .map_err(|e| ModelError::Malformed(format!("{e}: {data:.200}")))?;
-    if let Some(error) = value.get("error") {
-        return Err(ModelError::Reported(error_text(error)));
-    }
-    let choice = value.get("choices").and_then(|c| c.get(0));
-    let text = choice
-        .and_then(|c| c.get("delta"))
-        .and_then(|d| d.get("content"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let finished = choice
-        .and_then(|c| c.get("finish_reason"))
-        .is_some_and(|f| !f.is_null());
-    Ok(Chunk::Delta { text, finished })
-}
-
-fn error_text(error: &Value) -> String {
-    error
-        .get("message")
-        .and_then(Value::as_str)
-        .map_or_else(|| error.to_string(), str::to_owned)
-}
-
-/// The body of a non-streamed completion: the message's text.
-fn whole_completion(body: &[u8]) -> Result<String, ModelError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ModelError::Malformed(e.to_string()))?;
-    if let Some(error) = value.get("error") {
-        return Err(ModelError::Reported(error_text(error)));
-    }
-    value
-        .pointer("/choices/0/message/content")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| ModelError::Malformed("no choices[0].message.content".into()))
+#[derive(Serialize)]
+struct RequestTurn<'a> {
+    role: &'static str,
+    content: &'a str,
 }
 
 #[async_trait]
@@ -88,17 +51,19 @@ impl ModelClient for OpenAiClient {
             "{}/chat/completions",
             self.endpoint.url.trim_end_matches('/')
         );
-        let messages: Vec<Value> = request
-            .messages
-            .iter()
-            .map(|t| json!({ "role": t.role.as_str(), "content": t.content }))
-            .collect();
-        let body = json!({
-            "model": self.endpoint.model,
-            "messages": messages,
-            "stream": true,
-            "max_tokens": request.max_tokens,
-        });
+        let body = RequestBody {
+            model: &self.endpoint.model,
+            messages: request
+                .messages
+                .iter()
+                .map(|t| RequestTurn {
+                    role: t.role.as_str(),
+                    content: &t.content,
+                })
+                .collect(),
+            stream: true,
+            max_tokens: request.max_tokens,
+        };
         let mut req = self.http.post(&url).json(&body);
         if let Some(key) = &self.endpoint.api_key {
             req = req.bearer_auth(key);
@@ -239,47 +204,6 @@ fn deltas(body: Bytes, limit: usize) -> Deltas {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(data: &str) -> SseEvent {
-        SseEvent {
-            event: None,
-            data: data.into(),
-        }
-    }
-
-    #[test]
-    fn reads_the_known_quirks() {
-        let null_first = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null},"finish_reason":null}]}"#;
-        assert_eq!(
-            parse_event(&event(null_first)).unwrap(),
-            Chunk::Delta {
-                text: String::new(),
-                finished: false
-            }
-        );
-        let usage_only = r#"{"choices":[],"usage":{"prompt_tokens":1}}"#;
-        assert_eq!(
-            parse_event(&event(usage_only)).unwrap(),
-            Chunk::Delta {
-                text: String::new(),
-                finished: false
-            }
-        );
-        let last = r#"{"choices":[{"delta":{"content":"!"},"finish_reason":"stop"}]}"#;
-        assert_eq!(
-            parse_event(&event(last)).unwrap(),
-            Chunk::Delta {
-                text: "!".into(),
-                finished: true
-            }
-        );
-        assert_eq!(parse_event(&event("[DONE]")).unwrap(), Chunk::Done);
-        assert!(matches!(
-            parse_event(&event(r#"{"error":{"message":"overloaded"}}"#)),
-            Err(ModelError::Reported(m)) if m == "overloaded"
-        ));
-        assert!(parse_event(&event("not json")).is_err());
-    }
 
     async fn collect(body: &'static [&'static str]) -> Vec<Result<String, String>> {
         let chunks = stream::iter(

@@ -122,14 +122,21 @@ impl SseParser {
             self.event = None;
             return;
         }
-        let line = String::from_utf8_lossy(&self.line).into_owned();
+        // Taken and put back, so the line's buffer is reused, not reallocated.
+        let raw = std::mem::take(&mut self.line);
+        self.field(&String::from_utf8_lossy(&raw));
+        self.line = raw;
         self.line.clear();
+    }
+
+    /// One non-empty line of the stream.
+    fn field(&mut self, line: &str) {
         if line.starts_with(':') {
             return; // a comment, such as a keep-alive
         }
         let (field, value) = match line.split_once(':') {
             Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-            None => (line.as_str(), ""),
+            None => (line, ""),
         };
         match field {
             "data" => {

@@ -169,6 +169,7 @@ fn storable(text: &str) -> bool {
 mod backfill;
 mod bulk;
 mod chat;
+mod chat_sql;
 mod counts;
 mod daily;
 mod deliveries;
@@ -178,6 +179,7 @@ mod export_pg;
 mod fast;
 mod fts;
 mod group;
+mod group_chat;
 mod hot;
 mod idempotency;
 mod knowledge;

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::sync::mpsc::Receiver;
 use utoipa::ToSchema;
 
@@ -102,11 +101,11 @@ pub async fn post(
             ReplyEvent::Done(reply) => {
                 let body = Exchange {
                     user_message: question,
-                    assistant_message: reply.into(),
+                    assistant_message: (*reply).into(),
                 };
                 return Ok((StatusCode::CREATED, Json(body)).into_response());
             }
-            ReplyEvent::Failed(e) => return Err(e.into()),
+            ReplyEvent::Failed(e) => return Err((*e).into()),
         }
     }
     // The task ends every reply with Done or Failed; only a panic gets here.
@@ -146,14 +145,14 @@ fn sse(
         |(mut rx, open, ended)| async move {
             let event = match rx.recv().await {
                 Some(ReplyEvent::Delta(text)) => {
-                    (json_event("delta", &json!({ "content": text })), false)
+                    (json_event("delta", &Delta { content: &text }), false)
                 }
                 Some(ReplyEvent::Done(reply)) => (
-                    json_event("assistant_message", &MessageView::from(reply)),
+                    json_event("assistant_message", &MessageView::from(*reply)),
                     true,
                 ),
                 Some(ReplyEvent::Failed(e)) => {
-                    (json_event("error", &ApiError::from(e).body()), true)
+                    (json_event("error", &ApiError::from(*e).body()), true)
                 }
                 None if ended => return None,
                 // The client fell too far behind and was dropped (the reply
@@ -169,6 +168,12 @@ fn sse(
         },
     );
     Sse::new(first.chain(rest)).keep_alive(KeepAlive::default())
+}
+
+/// A `delta` event's data, written straight from the piece (no JSON tree).
+#[derive(Serialize)]
+struct Delta<'a> {
+    content: &'a str,
 }
 
 fn json_event(name: &str, data: &impl Serialize) -> Event {

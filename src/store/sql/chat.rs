@@ -10,21 +10,13 @@
 
 use async_trait::async_trait;
 
+use super::chat_sql::{finish_reply_sql, insert_message_sql, take_lease_sql, CONVERSATION_EXISTS};
+use super::group_chat::{ChatDone, ChatWrite};
 use super::{on_pool, storable, SqlStore};
 use crate::domain::{new_id, Conversation, IdKind, Message, Role, Source};
 use crate::store::rows::{ConversationRow, MessageRow, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
 use crate::store::StoreResult;
 use crate::store::{BeginReply, ChatOwner, ChatStore, Lease, PageRequest};
-
-/// The next message time: now, or one past the last write when that is later.
-const NEXT_TIME: &str = "CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END";
-
-fn insert_message_sql() -> String {
-    format!(
-        "INSERT INTO messages (company_id, id, conversation_id, role, content, created_at, sources) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {MESSAGE_COLUMNS}"
-    )
-}
 
 /// The conversation as taking its lease left it, and whether the company has
 /// any knowledge document: asked in the same statement, so a company without
@@ -249,18 +241,24 @@ impl ChatStore for SqlStore {
         if !storable(conversation_id) {
             return Ok(BeginReply::NotFound);
         }
-        let take = format!(
-            "UPDATE conversations SET lease_owner = $4, lease_until = $5, \
-             message_count = message_count + 1, updated_at = {NEXT_TIME}, \
-             title = COALESCE(title, $6) \
-             WHERE company_id = $1 AND id = $2 AND customer_user_id = $7 AND agent_id = $8 \
-             AND (lease_until IS NULL OR lease_until <= $3) RETURNING {CONVERSATION_COLUMNS}, \
-             EXISTS (SELECT 1 FROM knowledge_documents WHERE company_id = $1) AS has_documents"
-        );
-        let exists = "SELECT COUNT(*) FROM conversations WHERE company_id = $1 AND id = $2 \
-                      AND customer_user_id = $3 AND agent_id = $4";
-        let insert = insert_message_sql();
         let message_id = new_id(IdKind::Message);
+        if let Some(group) = &self.group {
+            let write = ChatWrite::begin(
+                owner,
+                conversation_id,
+                question,
+                derived_title,
+                lease,
+                now,
+                &message_id,
+            );
+            if let Some(ChatDone::Begin(begun)) = group.chat(write).await {
+                return Ok(begun);
+            }
+        }
+        let take = take_lease_sql();
+        let exists = CONVERSATION_EXISTS;
+        let insert = insert_message_sql();
         on_pool!(self.pools(), write, |p| {
             let mut tx = p.begin().await?;
             let row: Option<TakenRow> = sqlx::query_as(&take)
@@ -342,16 +340,16 @@ impl ChatStore for SqlStore {
         now: i64,
     ) -> StoreResult<Message> {
         let sources = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
-        // Every expression of the SET sees the row as it was, so both CASEs
-        // test the old owner.
-        let update = format!(
-            "UPDATE conversations SET message_count = message_count + 1, updated_at = {NEXT_TIME}, \
-             lease_until = CASE WHEN lease_owner = $4 THEN NULL ELSE lease_until END, \
-             lease_owner = CASE WHEN lease_owner = $4 THEN NULL ELSE lease_owner END \
-             WHERE company_id = $1 AND id = $2 RETURNING updated_at"
-        );
-        let insert = insert_message_sql();
         let message_id = new_id(IdKind::Message);
+        if let Some(group) = &self.group {
+            let ids = [company_id, conversation_id, owner, &message_id];
+            let write = ChatWrite::finish(ids, reply, &sources, now);
+            if let Some(ChatDone::Finish(row)) = group.chat(write).await {
+                return Ok(row.into());
+            }
+        }
+        let update = finish_reply_sql();
+        let insert = insert_message_sql();
         let row: MessageRow = on_pool!(self.pools(), write, |p| {
             let mut tx = p.begin().await?;
             let at: i64 = sqlx::query_scalar(&update)

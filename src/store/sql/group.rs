@@ -36,6 +36,7 @@ use tokio::sync::oneshot;
 
 use super::backfill::Backfill;
 use super::fast::{bind, user_row};
+use super::group_chat::{self, ChatDone, ChatSql, ChatWrite};
 use super::token_sql::{key_holds, token_upsert_sql};
 use super::Params;
 use crate::store::dialect::BUSY_TIMEOUT;
@@ -81,6 +82,10 @@ enum Job {
         statements: Vec<(String, Params)>,
         reply: oneshot::Sender<Inserted>,
     },
+    Chat {
+        write: ChatWrite,
+        reply: oneshot::Sender<Option<ChatDone>>,
+    },
 }
 
 impl Job {
@@ -88,6 +93,7 @@ impl Job {
         match self {
             Job::Token { reply, .. } => reply.is_closed(),
             Job::Insert { reply, .. } => reply.is_closed(),
+            Job::Chat { reply, .. } => reply.is_closed(),
         }
     }
 }
@@ -96,6 +102,7 @@ impl Job {
 enum Done {
     Token(Answer),
     Insert(Inserted),
+    Chat(Option<ChatDone>),
 }
 
 pub(super) struct GroupWriter {
@@ -140,6 +147,14 @@ impl GroupWriter {
         self.queue.send(Job::Insert { statements, reply }).ok()?;
         answer.await.ok().flatten()
     }
+
+    /// A chat message's write (group_chat.rs), once committed; `None`: take
+    /// the usual path, nothing of it was written.
+    pub(super) async fn chat(&self, write: ChatWrite) -> Option<ChatDone> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Job::Chat { write, reply }).ok()?;
+        answer.await.ok().flatten()
+    }
 }
 
 fn open(file: &Path) -> rusqlite::Result<Connection> {
@@ -166,6 +181,7 @@ fn run(
     let token_sql = TokenSql {
         plain: token_upsert_sql(""),
         keyed: token_upsert_sql(&format!(" AND {}", key_holds(6))),
+        chat: ChatSql::new(),
     };
     // The gate, kept from one batch to the next while calls keep coming:
     // each release pings the connection on sqlx's worker thread and the next
@@ -213,6 +229,7 @@ fn run(
                     let _ = match (job, done) {
                         (Job::Token { reply, .. }, Done::Token(a)) => reply.send(a).is_ok(),
                         (Job::Insert { reply, .. }, Done::Insert(a)) => reply.send(a).is_ok(),
+                        (Job::Chat { reply, .. }, Done::Chat(a)) => reply.send(a).is_ok(),
                         _ => unreachable!("answers follow their jobs"),
                     };
                 }
@@ -247,6 +264,9 @@ fn write_batch(
         let result = match job {
             Job::Token { write, .. } => token(conn, token_sql, write).map(Done::Token),
             Job::Insert { statements, .. } => insert(conn, statements).map(Done::Insert),
+            Job::Chat { write, .. } => {
+                group_chat::write(conn, &token_sql.chat, write).map(|d| Done::Chat(Some(d)))
+            }
         };
         match result {
             Ok(d) => done.push(d),
@@ -254,6 +274,7 @@ fn write_batch(
             Err(_) => done.push(match job {
                 Job::Token { .. } => Done::Token(None),
                 Job::Insert { .. } => Done::Insert(None),
+                Job::Chat { .. } => Done::Chat(None),
             }),
         }
     }
@@ -261,10 +282,12 @@ fn write_batch(
     Ok(done)
 }
 
-/// The token statement without and with a key to check.
+/// The token statement without and with a key to check, and the chat
+/// writes' statements.
 struct TokenSql {
     plain: String,
     keyed: String,
+    chat: ChatSql,
 }
 
 fn token(conn: &Connection, sql: &TokenSql, w: &TokenWrite) -> rusqlite::Result<Answer> {

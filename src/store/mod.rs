@@ -41,7 +41,7 @@ pub use copy::{copy_store, schema_drift, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use error::{StoreError, StoreResult, UniqueKey};
 pub use events::{EventStore, FeedPage};
-pub use knowledge::{ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument};
+pub use knowledge::{ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument, TermCounts};
 pub use recipes::{DailyStats, MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use recipes::{EncodeUser, ExportChunks, ExportRow, ExportUser, EXPORT_CHUNK};
 pub use sql::SqlStore;

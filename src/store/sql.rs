@@ -180,6 +180,7 @@ mod fts;
 mod group;
 mod hot;
 mod knowledge;
+mod knowledge_terms;
 mod lookup;
 mod recipes;
 mod tenants;

@@ -40,6 +40,7 @@ mod export_snapshot;
 mod isolation;
 mod knowledge;
 mod knowledge_replies;
+mod knowledge_scale;
 mod knowledge_search;
 mod layers;
 mod limits;

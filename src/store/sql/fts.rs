@@ -59,13 +59,25 @@ pub(super) fn search_sql(backend: Backend, windowed: bool) -> String {
         // heading (A) four times the body (B); normalisation 1 divides by
         // the log of the chunk's length, as BM25 discounts long chunks. The
         // window is a LIMIT before ranking (it binds only when more match).
-        Backend::Postgres => "WITH hits AS ( \
-               SELECT c.id AS k, \
-                      CAST(ts_rank('{0, 0, 0.25, 1}', c.terms, to_tsquery('simple', $7), 1) AS DOUBLE PRECISION) AS score \
-               FROM (SELECT m.id, m.terms FROM knowledge_chunks m \
-                     WHERE m.terms @@ to_tsquery('simple', $1) AND m.company_id = $2 LIMIT $6) c \
-               ORDER BY score DESC LIMIT $3 "
-            .to_owned(),
+        // Windowed, every term is common: the COALESCE keeps the GIN index
+        // out (it would gather all the company's matches before the LIMIT;
+        // 300 → 48 ms at 50 000 chunks), so the company's chunks are read
+        // until the window is full.
+        Backend::Postgres => {
+            let terms = if windowed {
+                "COALESCE(m.terms, '')"
+            } else {
+                "m.terms"
+            };
+            format!(
+                "WITH hits AS ( \
+                   SELECT c.id AS k, \
+                          CAST(ts_rank('{{0, 0, 0.25, 1}}', c.terms, to_tsquery('simple', $7), 1) AS DOUBLE PRECISION) AS score \
+                   FROM (SELECT m.id, m.terms FROM knowledge_chunks m \
+                         WHERE {terms} @@ to_tsquery('simple', $1) AND m.company_id = $2 LIMIT $6) c \
+                   ORDER BY score DESC LIMIT $3 "
+            )
+        }
     };
     let chunk = match backend {
         Backend::Sqlite => "c.seq = h.k AND c.company_id = $2",

@@ -64,17 +64,19 @@ pub(super) fn search_sql(backend: Backend, windowed: bool) -> String {
         // 300 → 48 ms at 50 000 chunks), so the company's chunks are read
         // until the window is full.
         Backend::Postgres => {
-            let terms = if windowed {
-                "COALESCE(m.terms, '')"
+            // Without a window no LIMIT: one of unknown size let a generic
+            // plan read the whole table for a rare term.
+            let (terms, window) = if windowed {
+                ("COALESCE(m.terms, '')", "LIMIT $6")
             } else {
-                "m.terms"
+                ("m.terms", "")
             };
             format!(
                 "WITH hits AS ( \
                    SELECT c.id AS k, \
                           CAST(ts_rank('{{0, 0, 0.25, 1}}', c.terms, to_tsquery('simple', $7), 1) AS DOUBLE PRECISION) AS score \
                    FROM (SELECT m.id, m.terms FROM knowledge_chunks m \
-                         WHERE {terms} @@ to_tsquery('simple', $1) AND m.company_id = $2 LIMIT $6) c \
+                         WHERE {terms} @@ to_tsquery('simple', $1) AND m.company_id = $2 {window}) c \
                    ORDER BY score DESC LIMIT $3 "
             )
         }

@@ -6,6 +6,7 @@
 
 pub mod chunk;
 pub mod extract;
+pub mod plan;
 pub mod terms;
 
 use crate::domain::{check_text, ContentType, Document, Metadata};
@@ -203,8 +204,8 @@ pub async fn upsert(
 }
 
 /// The ranking a reply for `agent_id` uses (every document of the company
-/// without one): any term of `text`, at most [`PER_DOCUMENT`] chunks per
-/// document, `limit` chunks.
+/// without one): any term of `text` the plan keeps (plan.rs), at most
+/// [`PER_DOCUMENT`] chunks per document, `limit` chunks.
 pub async fn search(
     store: &dyn Store,
     company_id: &str,
@@ -213,15 +214,24 @@ pub async fn search(
     limit: u32,
 ) -> KnowledgeResult<Vec<ChunkHit>> {
     let terms = terms::query_terms(text, MAX_QUERY_TERMS);
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counts = store.term_counts(company_id, &terms).await?;
+    let plan = plan::choose(&terms, &counts, plan::BUDGET);
+    if plan.terms.is_empty() {
+        return Ok(Vec::new());
+    }
     let scope = terms::scope_token(company_id);
     let agent = agent_id.map(terms::agent_token);
     let query = ChunkQuery {
         scope: &scope,
-        terms: &terms,
+        terms: &plan.terms,
         agent: agent.as_deref(),
         any_agent: terms::ANY_AGENT,
         limit,
         per_document: PER_DOCUMENT,
+        window: plan.window,
     };
     Ok(store.search_chunks(company_id, &query).await?)
 }

@@ -43,6 +43,19 @@ pub struct ChunkQuery<'a> {
     pub any_agent: &'a str,
     pub limit: u32,
     pub per_document: u32,
+    /// When more chunks may match than a search should rank: rank only this
+    /// many of them (on SQLite the newest, on PostgreSQL the first the index
+    /// yields). `None` ranks every match.
+    pub window: Option<i64>,
+}
+
+/// How many of a company's chunks hold each term of a question.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TermCounts {
+    /// The company's chunks.
+    pub chunks: i64,
+    /// Per term, in the order asked; 0 for a term no chunk holds.
+    pub terms: Vec<i64>,
 }
 
 /// A ranked chunk with its document's title and URL.
@@ -101,6 +114,11 @@ pub trait KnowledgeStore: Send + Sync {
     /// Deletes a document and its chunks in one transaction; false when it
     /// is not this company's.
     async fn delete_document(&self, company_id: &str, document_id: &str) -> StoreResult<bool>;
+
+    /// How many of the company's chunks hold each of `terms`, and how many
+    /// chunks it has: kept with the chunks, read before a search to choose
+    /// the terms it ranks with.
+    async fn term_counts(&self, company_id: &str, terms: &[String]) -> StoreResult<TermCounts>;
 
     /// The best chunks for `query` in `company_id`, best first.
     async fn search_chunks(

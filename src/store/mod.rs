@@ -44,7 +44,7 @@ pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use error::{StoreError, StoreResult, UniqueKey};
 pub use events::{EventStore, FeedPage};
 pub use idempotency::{ClaimOutcome, ClaimRequest, IdempotencyScope, IdempotencyStore};
-pub use knowledge::{ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument};
+pub use knowledge::{ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument, TermCounts};
 pub use recipes::{DailyStats, MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use recipes::{EncodeUser, ExportChunks, ExportRow, ExportUser, EXPORT_CHUNK};
 pub use rights::{After, UserRights};

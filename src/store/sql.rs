@@ -183,6 +183,7 @@ mod group_chat;
 mod hot;
 mod idempotency;
 mod knowledge;
+mod knowledge_terms;
 mod lookup;
 mod recipes;
 mod rights;

@@ -44,6 +44,7 @@ mod idempotency;
 mod isolation;
 mod knowledge;
 mod knowledge_replies;
+mod knowledge_scale;
 mod knowledge_search;
 mod layers;
 mod limits;

@@ -149,6 +149,16 @@ pub(super) const TABLES: &[Table] = &[
             ("body_terms", Kind::Text),
         ],
     },
+    // Kept by the store as it writes chunks, not by triggers: copied as is.
+    Table {
+        name: "knowledge_terms",
+        key: &["company_id", "term"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("term", Kind::Text),
+            ("chunks", Kind::Int),
+        ],
+    },
     Table {
         name: "user_activity",
         key: &["company_id", "day", "customer_user_id"],

@@ -7,6 +7,9 @@
 
 use async_trait::async_trait;
 
+use std::collections::BTreeMap;
+
+use super::knowledge_terms::{add_chunk_terms, apply_term_counts};
 use super::{fts, on_pool, storable, SqlStore};
 use crate::domain::{
     agent_ids_from_stored, agent_ids_to_stored, agent_like_pattern, new_id, ContentType, Document,
@@ -14,7 +17,7 @@ use crate::domain::{
 };
 use crate::store::{
     ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument, PageRequest, StoreError,
-    StoreResult, UniqueKey,
+    StoreResult, TermCounts, UniqueKey,
 };
 
 const DOC_COLUMNS: &str = "company_id, id, title, url, external_id, content_type, agent_ids, \
@@ -126,6 +129,30 @@ macro_rules! insert_chunks {
     };
 }
 
+/// The term counts `chunks` add to their company's.
+fn new_counts(chunks: &[NewChunk]) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    let terms = chunks.iter().map(|c| (&*c.heading_terms, &*c.body_terms));
+    add_chunk_terms(&mut counts, terms, 1);
+    counts
+}
+
+/// Deletes the chunks of document `$doc_id` on `$tx` and takes their terms
+/// off `$counts` (a `BTreeMap<String, i64>`).
+macro_rules! delete_chunks {
+    ($tx:expr, $company:expr, $doc_id:expr, $counts:expr) => {{
+        let old: Vec<(String, String)> = sqlx::query_as(
+            "DELETE FROM knowledge_chunks WHERE company_id = $1 AND document_id = $2 \
+             RETURNING heading_terms, body_terms",
+        )
+        .bind($company)
+        .bind($doc_id)
+        .fetch_all(&mut *$tx)
+        .await?;
+        add_chunk_terms(&mut $counts, old.iter().map(|(h, b)| (&**h, &**b)), -1);
+    }};
+}
+
 /// Inserts document `$doc` as `$doc_id` on `$tx` (with `$chunk_count`
 /// chunks to follow) and evaluates to its row: the create route's insert
 /// and the upsert's when nothing had the external id yet.
@@ -168,6 +195,7 @@ impl SqlStore {
         let agents = agent_ids_to_stored(&doc.agent_ids);
         let new_doc_id = new_id(IdKind::Document);
         on_pool!(self.pools(), write, |p| {
+            let mut counts = new_counts(chunks);
             let mut tx = p.begin().await?;
             let updated: Option<DocumentRow> = sqlx::query_as(&update)
                 .bind(company_id)
@@ -185,13 +213,7 @@ impl SqlStore {
                 .await?;
             let (row, created) = match updated {
                 Some(row) => {
-                    sqlx::query(
-                        "DELETE FROM knowledge_chunks WHERE company_id = $1 AND document_id = $2",
-                    )
-                    .bind(company_id)
-                    .bind(&row.id)
-                    .execute(&mut *tx)
-                    .await?;
+                    delete_chunks!(tx, company_id, &row.id, counts);
                     (row, false)
                 }
                 None => {
@@ -209,6 +231,7 @@ impl SqlStore {
             };
             let doc_id = row.id.clone();
             insert_chunks!(tx, company_id, &doc_id, &agents, scope, chunks);
+            apply_term_counts!(tx, company_id, counts);
             tx.commit().await?;
             Ok::<_, StoreError>((row.into(), created))
         })
@@ -231,6 +254,8 @@ impl KnowledgeStore for SqlStore {
             let mut tx = p.begin().await?;
             let row = insert_document!(tx, company_id, &doc_id, doc, &agents, chunks.len(), now);
             insert_chunks!(tx, company_id, &doc_id, &agents, scope, chunks);
+            let counts = new_counts(chunks);
+            apply_term_counts!(tx, company_id, counts);
             tx.commit().await?;
             Ok(row.into())
         })
@@ -311,11 +336,9 @@ impl KnowledgeStore for SqlStore {
         }
         on_pool!(self.pools(), write, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM knowledge_chunks WHERE company_id = $1 AND document_id = $2")
-                .bind(company_id)
-                .bind(document_id)
-                .execute(&mut *tx)
-                .await?;
+            let mut counts = BTreeMap::new();
+            delete_chunks!(tx, company_id, document_id, counts);
+            apply_term_counts!(tx, company_id, counts);
             let gone =
                 sqlx::query("DELETE FROM knowledge_documents WHERE company_id = $1 AND id = $2")
                     .bind(company_id)
@@ -326,6 +349,10 @@ impl KnowledgeStore for SqlStore {
             tx.commit().await?;
             Ok(gone > 0)
         })
+    }
+
+    async fn term_counts(&self, company_id: &str, terms: &[String]) -> StoreResult<TermCounts> {
+        self.read_term_counts(company_id, terms).await
     }
 
     async fn search_chunks(
@@ -343,14 +370,15 @@ impl KnowledgeStore for SqlStore {
             query.any_agent,
             query.terms,
         );
-        let sql = fts::search_sql(self.backend());
+        let sql = fts::search_sql(self.backend(), query.window.is_some());
         let rows: Vec<HitRow> = on_pool!(self.pools(), read, |p| {
             let mut q = sqlx::query_as(&sql)
                 .bind(&expression)
                 .bind(company_id)
                 .bind(fts::CANDIDATES)
                 .bind(i64::from(query.per_document))
-                .bind(i64::from(query.limit));
+                .bind(i64::from(query.limit))
+                .bind(query.window.unwrap_or(i64::MAX));
             if let Some(rank) = &rank {
                 q = q.bind(rank);
             }

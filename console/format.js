@@ -30,3 +30,15 @@ export function el(tag, attrs = {}, ...children) {
 export function alertBox(message) {
   return el('p', { class: 'error', role: 'alert' }, message);
 }
+
+// A note for the next view shown (what an action did before the page it
+// was on is drawn again); app.js shows it once under the heading.
+let pending = null;
+export function flash(message) {
+  pending = message;
+}
+export function takeFlash() {
+  const message = pending;
+  pending = null;
+  return message;
+}

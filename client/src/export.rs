@@ -23,6 +23,14 @@ pub struct ByteStream {
     inner: Chunks,
 }
 
+impl ByteStream {
+    pub(crate) fn of(response: reqwest::Response) -> Self {
+        ByteStream {
+            inner: Box::pin(response.bytes_stream()),
+        }
+    }
+}
+
 impl Stream for ByteStream {
     type Item = Result<Bytes>;
 

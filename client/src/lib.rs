@@ -85,6 +85,7 @@ mod events;
 mod export;
 mod knowledge;
 mod recipes;
+mod rights;
 mod types;
 mod users;
 

@@ -4,6 +4,7 @@
 
 mod bulk;
 mod export;
+mod rights;
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
@@ -38,8 +39,12 @@ pub enum UsersCommand {
     Get(GetArgs),
     /// Change a customer user's name, e-mail, metadata or active flag.
     Update(UpdateArgs),
-    /// Write every matching user as CSV or NDJSON, streamed.
+    /// Write every matching user as CSV or NDJSON, streamed; or, given an
+    /// id, everything stored about that user as one JSON document.
     Export(export::ExportArgs),
+    /// Erase a customer user with their conversations and messages (asks
+    /// first unless --yes).
+    Erase(rights::EraseArgs),
     /// Totals and recent activity.
     Stats,
     /// Apply changes from a JSON-lines file, in batches of 1000; prints one
@@ -127,6 +132,7 @@ pub async fn run(args: &UsersArgs, as_json: bool) -> anyhow::Result<()> {
         UsersCommand::Get(get_args) => get(&client, get_args, as_json).await,
         UsersCommand::Update(update_args) => update(&client, update_args, as_json).await,
         UsersCommand::Export(export_args) => export::run(&client, export_args).await,
+        UsersCommand::Erase(erase_args) => rights::erase(&client, erase_args, as_json).await,
         UsersCommand::Stats => stats(&client, as_json).await,
         UsersCommand::BulkUpdate(bulk_args) => bulk::run(&client, bulk_args, as_json).await,
     }

@@ -65,8 +65,10 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         .routes(routes!(
             users::list::get,
             users::write::update,
-            users::recipes::patch
+            users::recipes::patch,
+            users::erase::erase
         ))
+        .routes(routes!(users::data_export::data_export))
         .routes(routes!(agents::list))
         .routes(routes!(agents::get))
         .routes(routes!(conversations::list))

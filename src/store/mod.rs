@@ -21,6 +21,7 @@ mod events;
 mod knowledge;
 mod private_file;
 mod recipes;
+mod rights;
 mod rows;
 mod sql;
 mod tenants;
@@ -44,6 +45,7 @@ pub use events::{EventStore, FeedPage};
 pub use knowledge::{ChunkHit, ChunkQuery, KnowledgeStore, NewChunk, NewDocument};
 pub use recipes::{DailyStats, MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use recipes::{EncodeUser, ExportChunks, ExportRow, ExportUser, EXPORT_CHUNK};
+pub use rights::{After, UserRights};
 pub use sql::SqlStore;
 pub use tenants::TenantStore;
 pub use usage::{PoolUsage, PoolWatch};
@@ -104,9 +106,11 @@ pub struct KeyProof<'a> {
 /// Conversations and messages (docs/API.md §6, §8) live in [`ChatStore`]; companies,
 /// agents and API keys in [`TenantStore`]; the knowledge base in [`KnowledgeStore`];
 /// events, webhook endpoints and their deliveries in [`EventStore`],
-/// [`WebhookStore`] and [`DeliveryQueue`].
+/// [`WebhookStore`] and [`DeliveryQueue`]; erasure and the data export's
+/// reads (docs/API.md §12) in [`UserRights`].
 pub trait Store:
     UserRecipes
+    + UserRights
     + ChatStore
     + TenantStore
     + KnowledgeStore

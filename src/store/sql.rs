@@ -182,6 +182,7 @@ mod hot;
 mod knowledge;
 mod lookup;
 mod recipes;
+mod rights;
 mod tenants;
 mod token_sql;
 mod user_sql;

@@ -31,6 +31,11 @@ pub enum CsvFormulas {
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
+    /// One customer user's id (cu_…): write everything stored about them
+    /// (the user, their conversations and messages) as one JSON document
+    /// instead of the user list.
+    #[arg(conflicts_with_all = ["format", "csv_formulas", "name", "email", "external_id", "active"])]
+    id: Option<String>,
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
     /// CSV cells starting with =, +, -, @, tab or CR: escaped with a leading
@@ -39,13 +44,16 @@ pub struct ExportArgs {
     csv_formulas: CsvFormulas,
     /// File to write; stdout when left out. Written under a temporary name
     /// and renamed when complete, so a failed export leaves no partial file.
-    #[arg(long, short)]
+    #[arg(long, short, visible_alias = "out")]
     output: Option<PathBuf>,
     #[command(flatten)]
     filter: FilterArgs,
 }
 
 pub async fn run(client: &Client, args: &ExportArgs) -> anyhow::Result<()> {
+    if let Some(id) = &args.id {
+        return super::rights::export(client, id, args.output.as_deref()).await;
+    }
     let format = match (args.format, args.csv_formulas) {
         (Format::Csv, CsvFormulas::Escape) => ExportFormat::Csv,
         (Format::Csv, CsvFormulas::Raw) => ExportFormat::CsvRaw,
@@ -87,7 +95,7 @@ pub async fn run(client: &Client, args: &ExportArgs) -> anyhow::Result<()> {
     }
 }
 
-fn partial_path(path: &Path) -> PathBuf {
+pub(super) fn partial_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     path.with_file_name(name)

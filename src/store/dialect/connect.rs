@@ -37,6 +37,11 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Pools, Co
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
+        // Erased text (docs/API.md §12) must not linger in the file's free
+        // space: every connection that writes zeroes what it frees (a
+        // deleted row, the old copy of a rewritten one). Per connection, so
+        // set here for all of ours (and in sql/group.rs for the group writer).
+        .pragma("secure_delete", "ON")
         // Other processes (the admin CLI) may write to the same file.
         .busy_timeout(BUSY_TIMEOUT);
     let file = connect.get_filename().display().to_string();

@@ -234,3 +234,31 @@ pub(super) fn skip_locked(backend: Backend) -> &'static str {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
     }
 }
+
+/// Locks the rows a statement inside a transaction reads until it ends
+/// (PostgreSQL): an erasure locks the user and their conversations first, so
+/// a chat write or a new conversation racing it waits and then finds them
+/// gone, rather than adding a row the erasure's deletes would trip over.
+/// SQLite's single writer needs no lock.
+pub(super) fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}
+
+/// What an erased user's event keeps (docs/API.md §12): its object's id and
+/// `"erased": true`. The object of `tokens.invalidated` is the user, whose id
+/// is the row's `customer_user_id`.
+pub(super) fn erased_event_data(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "json_object('id', COALESCE(json_extract(data, '$.id'), customer_user_id), \
+             'erased', json('true'))"
+        }
+        Backend::Postgres => {
+            "json_build_object('id', COALESCE(data::json->>'id', customer_user_id), \
+             'erased', true)::text"
+        }
+    }
+}

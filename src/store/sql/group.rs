@@ -148,6 +148,7 @@ fn open(file: &Path) -> rusqlite::Result<Connection> {
     // As the sqlx connections are set up (dialect.rs).
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "secure_delete", true)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }

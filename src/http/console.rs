@@ -35,6 +35,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../console/knowledge.js"),
     ),
     ("webhooks.js", JS, include_str!("../../console/webhooks.js")),
+    ("erase.js", JS, include_str!("../../console/erase.js")),
     (
         "console.css",
         CSS,

@@ -4,7 +4,7 @@
 // would be given (docs/API.md §9).
 
 import { api } from './api.js';
-import { el, alertBox, flash, formatNumber, formatDateTime } from './format.js';
+import { el, alertBox, confirmInPlace, flash, formatNumber, formatDateTime } from './format.js';
 
 const PAGE_SIZE = 20;
 const TEXT_TYPES = [['text/plain', 'Plain text'], ['text/markdown', 'Markdown'], ['text/html', 'HTML']];
@@ -55,20 +55,6 @@ function documentTable(docs, names, allowed, say) {
       el('td', {}, agentNames(d.agent_ids, names)),
       el('td', {}, formatDateTime(d.updated_at)),
       allowed.knowledgeWrite ? el('td', {}, deleteControl(d, say)) : null)))));
-}
-
-// Delete asks first, in place: the button becomes a question with Delete and Cancel.
-export function confirmInPlace(label, question, action) {
-  const box = el('span', { class: 'confirm' });
-  const ask = () => {
-    const yes = el('button', { type: 'button', class: 'danger', onclick: action }, label);
-    const no = el('button', { type: 'button', class: 'secondary', onclick: () => { reset(); box.querySelector('button').focus(); } }, 'Cancel');
-    box.replaceChildren(el('span', {}, question), ' ', yes, ' ', no);
-    yes.focus();
-  };
-  const reset = () => box.replaceChildren(el('button', { type: 'button', class: 'secondary', onclick: ask }, label));
-  reset();
-  return box;
 }
 
 function deleteControl(doc, say) {

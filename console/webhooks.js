@@ -4,8 +4,7 @@
 // test event (docs/API.md §11.3). Every call needs webhooks:write, reads too.
 
 import { api } from './api.js';
-import { el, alertBox, flash, formatNumber, formatDateTime } from './format.js';
-import { confirmInPlace } from './knowledge.js';
+import { el, alertBox, confirmInPlace, flash, formatNumber, formatDateTime } from './format.js';
 
 // The types of docs/API.md §11.1 an endpoint may subscribe to.
 const EVENT_TYPES = ['customer_user.created', 'customer_user.updated', 'customer_user.deleted',

@@ -55,6 +55,7 @@ backend_tests! {
         assert_eq!(r.headers["content-type"], "application/json");
         assert_eq!(r.headers["content-disposition"],
             format!("attachment; filename=\"customer-user-{user}.json\"").as_str());
+        assert_eq!(r.headers["cache-control"], "no-store");
         assert!(doc["exported_at"].as_str().unwrap().ends_with('Z'));
         let shown = app.get(&format!("/rest/v1/customer-users/{user}"), t.creds()).await;
         assert_eq!(doc["customer_user"], *shown.assert_ok());

@@ -226,6 +226,26 @@ backend_tests! {
         assert_eq!(scalar(&app, deleted, &t.company).await, 1);
     }
 
+    async fn an_erasure_racing_chat_messages_still_erases_everything(app) {
+        let t = app.tenant("Tyrell").await;
+        let (token, user) = chat::chat_token(&app, &t, &t.agent, "kowalski").await;
+        let mut conversations = Vec::new();
+        for _ in 0..4 {
+            conversations.push(chat::new_conversation(&app, &token, json!({})).await);
+        }
+        // Messages into every conversation, and a new conversation, while
+        // the erasure runs: each waits for it or finds its rows gone, none
+        // makes the erasure trip over a row it added.
+        let chats = conversations.iter().map(|conv| chat::say(&app, &token, conv, "racing"));
+        let late = chat::chat_post(&app, &token, "/rest/v1/chat/conversations", json!({}));
+        let (erased, _, _) = tokio::join!(erase(&app, &t, &user), futures::future::join_all(chats), late);
+        assert_eq!(erased.status, 204, "{}", erased.text);
+        for table in ["messages", "conversations", "customer_users"] {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE company_id = $1");
+            assert_eq!(scalar(&app, &sql, &t.company).await, 0, "{table}");
+        }
+    }
+
     async fn the_kept_counts_follow_an_erasure(app) {
         let t = app.tenant("Tyrell").await;
         let (_, a, _) = chatter(&app, &t, "a", "hello").await;

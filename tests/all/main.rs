@@ -24,6 +24,7 @@ mod cli_conversations;
 mod cli_events;
 mod cli_export_formulas;
 mod cli_knowledge;
+mod cli_rights;
 mod cli_users;
 mod cli_users_recipes;
 mod console;

@@ -1,5 +1,6 @@
 //! `users export`: the server's streamed export written to a file or stdout,
-//! with a row count on stderr while a person is watching.
+//! with a row count on stderr while a person is watching; with an id, that
+//! one user's data export (docs/API.md §12.2).
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -52,7 +53,7 @@ pub struct ExportArgs {
 
 pub async fn run(client: &Client, args: &ExportArgs) -> anyhow::Result<()> {
     if let Some(id) = &args.id {
-        return super::rights::export(client, id, args.output.as_deref()).await;
+        return one_user(client, id, args.output.as_deref()).await;
     }
     let format = match (args.format, args.csv_formulas) {
         (Format::Csv, CsvFormulas::Escape) => ExportFormat::Csv,
@@ -95,7 +96,44 @@ pub async fn run(client: &Client, args: &ExportArgs) -> anyhow::Result<()> {
     }
 }
 
-pub(super) fn partial_path(path: &Path) -> PathBuf {
+/// Writes the user's data export to `output` (complete or not at all: under
+/// a temporary name, renamed at the end) or to stdout.
+async fn one_user(client: &Client, id: &str, output: Option<&Path>) -> anyhow::Result<()> {
+    let mut body = client.export_customer_user(id).await?;
+    match output {
+        None => {
+            let mut out = BufWriter::new(std::io::stdout());
+            while let Some(chunk) = body.try_next().await? {
+                out.write_all(&chunk).context("writing the export")?;
+            }
+            out.write_all(b"\n")?;
+            out.flush().context("writing the export")
+        }
+        Some(path) => {
+            let partial = partial_path(path);
+            let result: anyhow::Result<()> = async {
+                let file = File::create(&partial)
+                    .with_context(|| format!("cannot create {}", partial.display()))?;
+                let mut out = BufWriter::new(file);
+                while let Some(chunk) = body.try_next().await? {
+                    out.write_all(&chunk).context("writing the export")?;
+                }
+                out.flush().context("writing the export")
+            }
+            .await;
+            match result {
+                Ok(()) => std::fs::rename(&partial, path)
+                    .with_context(|| format!("cannot move the export to {}", path.display())),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn partial_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     path.with_file_name(name)

@@ -1,11 +1,9 @@
-//! `users erase <id>` and `users export <id>`: a customer user's rights
-//! (docs/API.md §12) over the HTTP API.
+//! `users erase <id>`: a customer user's erasure (docs/API.md §12.1) over
+//! the HTTP API. `users export <id>` is in export.rs.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 
-use anyhow::{bail, Context};
-use futures::TryStreamExt;
+use anyhow::bail;
 use performchat_client::Client;
 use serde_json::json;
 
@@ -54,41 +52,4 @@ pub async fn erase(client: &Client, args: &EraseArgs, as_json: bool) -> anyhow::
             one_line(&user.external_id)
         )
     })
-}
-
-/// Writes the user's data export to `output` (complete or not at all: under
-/// a temporary name, renamed at the end) or to stdout.
-pub async fn export(client: &Client, id: &str, output: Option<&Path>) -> anyhow::Result<()> {
-    let mut body = client.export_customer_user(id).await?;
-    match output {
-        None => {
-            let mut out = std::io::BufWriter::new(std::io::stdout());
-            while let Some(chunk) = body.try_next().await? {
-                out.write_all(&chunk).context("writing the export")?;
-            }
-            out.write_all(b"\n")?;
-            out.flush().context("writing the export")
-        }
-        Some(path) => {
-            let partial = super::export::partial_path(path);
-            let result: anyhow::Result<()> = async {
-                let file = std::fs::File::create(&partial)
-                    .with_context(|| format!("cannot create {}", partial.display()))?;
-                let mut out = std::io::BufWriter::new(file);
-                while let Some(chunk) = body.try_next().await? {
-                    out.write_all(&chunk).context("writing the export")?;
-                }
-                out.flush().context("writing the export")
-            }
-            .await;
-            match result {
-                Ok(()) => std::fs::rename(&partial, path)
-                    .with_context(|| format!("cannot move the export to {}", path.display())),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&partial);
-                    Err(e)
-                }
-            }
-        }
-    }
 }

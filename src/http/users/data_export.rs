@@ -82,9 +82,11 @@ pub async fn data_export(
         let item = rx.recv().await?;
         Some((item, rx))
     }));
+    // Personal data: no cache on the way may keep a copy.
     let headers = [
         (header::CONTENT_TYPE, "application/json".to_owned()),
         (header::CONTENT_DISPOSITION, disposition),
+        (header::CACHE_CONTROL, "no-store".to_owned()),
     ];
     Ok((headers, body).into_response())
 }

@@ -29,6 +29,10 @@ function permissionFor(method, path) {
   if (path.startsWith('/customer-users') || path.startsWith('/stats')) {
     return method === 'GET' ? 'users:read' : 'users:write';
   }
+  if (path.startsWith('/knowledge')) return method === 'GET' ? 'knowledge:read' : 'knowledge:write';
+  // Reads included: an endpoint's URL and log are integration settings (docs/API.md §11.3).
+  if (path.startsWith('/webhooks')) return 'webhooks:write';
+  if (path.startsWith('/agents')) return 'agents:read';
   return null;
 }
 
@@ -44,13 +48,16 @@ export class ApiError extends Error {
   }
 }
 
+// `body` is JSON, or a FormData sent as multipart/form-data (the browser
+// writes its Content-Type with the boundary).
 export async function api(method, path, body, key = currentKey()) {
   const headers = { 'X-Api-Key-Id': key?.id ?? '', 'X-Api-Key-Secret': key?.secret ?? '' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   const res = await fetch('/rest/v1' + path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || form ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let data = null;
@@ -83,11 +90,17 @@ export async function probe(key) {
       return true;
     }
   };
-  const [usersRead, usersWrite, chatSend, conversationsRead] = await Promise.all([
-    may('GET', '/customer-users/stats'),
-    may('PUT', '/customer-users/cu_console_probe', {}),
-    may('POST', '/auth/invalidate-token', { customerUserId: 'cu_console_probe' }),
-    may('GET', '/conversations?limit=1'),
-  ]);
-  return { usersRead, usersWrite, chatSend, conversationsRead };
+  const [usersRead, usersWrite, chatSend, conversationsRead, knowledgeRead, knowledgeWrite, webhooksWrite, agentsRead] =
+    await Promise.all([
+      may('GET', '/customer-users/stats'),
+      may('PUT', '/customer-users/cu_console_probe', {}),
+      may('POST', '/auth/invalidate-token', { customerUserId: 'cu_console_probe' }),
+      may('GET', '/conversations?limit=1'),
+      may('GET', '/knowledge/documents?limit=1'),
+      // A document id that cannot exist: 404 when the key may delete, 401 when not.
+      may('DELETE', '/knowledge/documents/doc_console_probe'),
+      may('GET', '/webhooks'),
+      may('GET', '/agents?limit=1'),
+    ]);
+  return { usersRead, usersWrite, chatSend, conversationsRead, knowledgeRead, knowledgeWrite, webhooksWrite, agentsRead };
 }

@@ -1,11 +1,14 @@
 // The console's shell: sign-in, the permission probe, and a hash router
-// (#/overview, #/users, #/users/<id>, #/conversations, #/conversations/<id>).
+// (#/overview, #/users, #/users/<id>, #/conversations, #/conversations/<id>,
+// #/knowledge, #/knowledge/<id>, #/webhooks, #/webhooks/<id>).
 
 import { currentKey, remember, forget, probe } from './api.js';
-import { el, alertBox } from './format.js';
+import { el, alertBox, takeFlash } from './format.js';
 import { overview } from './overview.js';
 import { users, userDetail } from './users.js';
 import { conversations, transcript } from './conversations.js';
+import { knowledge, documentDetail } from './knowledge.js';
+import { webhooks, webhookDetail } from './webhooks.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -13,7 +16,10 @@ const signOutButton = document.getElementById('sign-out');
 let allowed = null;
 
 function show(title, ...content) {
-  main.replaceChildren(el('h1', { tabindex: '-1' }, title), ...content);
+  // What the action that led here did: a sentence, or a node (a new secret).
+  const note = takeFlash();
+  const shown = typeof note === 'string' ? el('p', { class: 'ok', role: 'status' }, note) : note;
+  main.replaceChildren(el('h1', { tabindex: '-1' }, title), ...[shown, ...content].filter(Boolean));
   document.title = `${title} · PerformChat console`;
   main.querySelector('h1').focus();
 }
@@ -77,7 +83,15 @@ async function route() {
     if (section === 'users') return await users(ctx);
     if (section === 'conversations' && id) return await transcript(ctx, decodeURIComponent(id));
     if (section === 'conversations') return await conversations(ctx);
-    if (!allowed.usersRead && allowed.conversationsRead) return await conversations(ctx);
+    if (section === 'knowledge' && id && allowed.knowledgeRead) return await documentDetail(ctx, decodeURIComponent(id));
+    if (section === 'knowledge' && allowed.knowledgeRead) return await knowledge(ctx);
+    if (section === 'webhooks' && id && allowed.webhooksWrite) return await webhookDetail(ctx, decodeURIComponent(id));
+    if (section === 'webhooks' && allowed.webhooksWrite) return await webhooks(ctx);
+    // The first section the key may see.
+    if (allowed.usersRead) return await overview(ctx);
+    if (allowed.conversationsRead) return await conversations(ctx);
+    if (allowed.knowledgeRead) return await knowledge(ctx);
+    if (allowed.webhooksWrite) return await webhooks(ctx);
     return await overview(ctx);
   } catch (e) {
     show('Something went wrong', alertBox(e.message));

@@ -1,4 +1,5 @@
-// Numbers and dates in the viewer's locale.
+// Numbers and dates in the viewer's locale, and the small DOM helpers every
+// view uses.
 
 const number = new Intl.NumberFormat();
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -29,4 +30,39 @@ export function el(tag, attrs = {}, ...children) {
 
 export function alertBox(message) {
   return el('p', { class: 'error', role: 'alert' }, message);
+}
+
+// A note for the next view shown (what an action did before the page it
+// was on is drawn again); app.js shows it once under the heading.
+let pending = null;
+export function flash(message) {
+  pending = message;
+}
+export function takeFlash() {
+  const message = pending;
+  pending = null;
+  return message;
+}
+
+// An action that asks first, in place: the button becomes the question with
+// the action's button and Cancel (focus goes to the action, back on Cancel).
+export function confirmInPlace(label, question, action) {
+  const box = el('span', { class: 'confirm' });
+  const ask = () => {
+    // Disabled while the action runs, so a double click does it once.
+    const yes = el('button', { type: 'button', class: 'danger', onclick: async () => {
+      yes.disabled = true;
+      try {
+        await action();
+      } finally {
+        yes.disabled = false;
+      }
+    } }, label);
+    const no = el('button', { type: 'button', class: 'secondary', onclick: () => { reset(); box.querySelector('button').focus(); } }, 'Cancel');
+    box.replaceChildren(el('span', {}, question), ' ', yes, ' ', no);
+    yes.focus();
+  };
+  const reset = () => box.replaceChildren(el('button', { type: 'button', class: 'secondary', onclick: ask }, label));
+  reset();
+  return box;
 }

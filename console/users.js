@@ -1,9 +1,10 @@
 // Users: search and pages, one user's details and metadata, and the actions
-// the key may take (edit, deactivate, end all sessions).
+// the key may take (edit, deactivate, end all sessions, erase).
 
 import { api } from './api.js';
 import { el, alertBox, formatNumber, formatDateTime } from './format.js';
 import { conversationTable } from './conversations.js';
+import { eraseCard } from './erase.js';
 
 const PAGE_SIZE = 20;
 const SEARCH_FIELDS = [['name', 'Name'], ['email', 'Email'], ['external_id', 'External id']];
@@ -91,6 +92,8 @@ export async function userDetail({ show, allowed }, id) {
     const list = await api('GET', `/conversations?customer_user_id=${encodeURIComponent(user.id)}&limit=100`);
     parts.push(el('h2', {}, 'Conversations'), conversationTable(list.data.slice().reverse()));
   }
+  // Last, out of the way of the everyday actions.
+  if (allowed.usersWrite) parts.push(eraseCard(user));
   show(user.name ?? user.external_id, ...parts);
 }
 

@@ -30,6 +30,13 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../console/conversations.js"),
     ),
     (
+        "knowledge.js",
+        JS,
+        include_str!("../../console/knowledge.js"),
+    ),
+    ("webhooks.js", JS, include_str!("../../console/webhooks.js")),
+    ("erase.js", JS, include_str!("../../console/erase.js")),
+    (
         "console.css",
         CSS,
         include_str!("../../console/console.css"),

@@ -10,6 +10,7 @@
 //! stored all the same.
 
 pub mod excerpts;
+mod history;
 pub mod input;
 mod queue;
 mod tasks;
@@ -23,7 +24,7 @@ use tokio::sync::mpsc;
 use crate::domain::{
     error_chain, now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent, Source,
 };
-use crate::llm::{guarded, ModelRegistry, ModelRequest};
+use crate::llm::{guarded, ModelRegistry, ModelRequest, Piece};
 use crate::store::{BeginReply, ChatOwner, Lease, Store, StoreError};
 
 pub use excerpts::RagBudget;
@@ -289,6 +290,7 @@ impl Job {
         excerpts::append_excerpts(&mut turns, &hits);
         let request = ModelRequest {
             messages: turns,
+            tools: Vec::new(),
             max_tokens: self.chat.models.limits.max_tokens,
             max_reply_chars: self.chat.models.limits.max_reply_chars,
         };
@@ -301,7 +303,8 @@ impl Job {
         let mut chars = 0;
         while let Some(piece) = deltas.next().await {
             match piece {
-                Ok(mut text) => {
+                Ok(Piece::Calls(_)) => {}
+                Ok(Piece::Text(mut text)) => {
                     first_delta.get_or_insert_with(|| started.elapsed());
                     let cut = cut_at(&mut text, cap - chars);
                     chars += text.chars().count();

@@ -15,6 +15,7 @@ mod models;
 mod permissions;
 mod secret;
 mod time;
+mod tool_calls;
 
 pub use chat::{
     title_from_message, Conversation, Message, MessageContent, Role, Title, MAX_MESSAGE_CHARS,
@@ -37,6 +38,7 @@ pub use models::{Agent, ApiKeyRecord, Company, CustomerUser, Environment, UserCh
 pub use permissions::{Permission, Permissions};
 pub use secret::{redact_url, DatabaseUrl, Secret};
 pub use time::{format_ms, format_secs, now_ms, parse_rfc3339_ms, write_ms};
+pub use tool_calls::{ToolCall, ToolPart, ToolStatus};
 
 /// A field of a partial update: left out, set to null, or given a value.
 #[derive(Debug, Clone, Default, PartialEq)]

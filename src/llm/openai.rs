@@ -5,16 +5,24 @@
 //! its `finish_reason` without `data: [DONE]`, and a server that ignores
 //! `stream` and answers with one JSON completion.
 //!
+//! Tool calls (docs/API.md §10) are offered as `tools` when the request has
+//! any, and read from the stream's fragments or the JSON completion's
+//! message by [`super::tool_calls`].
+//!
 //! Nothing the model sends is buffered without a bound: an error body is read
 //! up to [`ERROR_BODY_BYTES`], a JSON completion and each SSE line or event up
 //! to the request's [`ModelRequest::max_piece_bytes`].
 
+use std::collections::VecDeque;
+
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::sse::{SseEvent, SseParser};
-use super::{Deltas, ModelClient, ModelEndpoint, ModelError, ModelRequest};
+use super::tool_calls::{fragments, CallAssembler, CallFragment};
+use super::wire::{request_body, whole_completion};
+use super::{Deltas, ModelClient, ModelEndpoint, ModelError, ModelRequest, Piece};
 
 pub struct OpenAiClient {
     http: reqwest::Client,
@@ -30,8 +38,13 @@ impl OpenAiClient {
 /// What one `data:` payload of the stream says.
 #[derive(Debug, PartialEq)]
 pub enum Chunk {
-    /// Text (possibly none), and whether the model said it was finished.
-    Delta { text: String, finished: bool },
+    /// Text (possibly none), fragments of tool calls (possibly none), and
+    /// whether the model said it was finished.
+    Delta {
+        text: String,
+        calls: Vec<CallFragment>,
+        finished: bool,
+    },
     /// `[DONE]`.
     Done,
 }
@@ -54,31 +67,26 @@ pub fn parse_event(event: &SseEvent) -> Result<Chunk, ModelError> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    let calls = fragments(
+        choice
+            .and_then(|c| c.get("delta"))
+            .and_then(|d| d.get("tool_calls")),
+    )?;
     let finished = choice
         .and_then(|c| c.get("finish_reason"))
         .is_some_and(|f| !f.is_null());
-    Ok(Chunk::Delta { text, finished })
+    Ok(Chunk::Delta {
+        text,
+        calls,
+        finished,
+    })
 }
 
-fn error_text(error: &Value) -> String {
+pub(super) fn error_text(error: &Value) -> String {
     error
         .get("message")
         .and_then(Value::as_str)
         .map_or_else(|| error.to_string(), str::to_owned)
-}
-
-/// The body of a non-streamed completion: the message's text.
-fn whole_completion(body: &[u8]) -> Result<String, ModelError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ModelError::Malformed(e.to_string()))?;
-    if let Some(error) = value.get("error") {
-        return Err(ModelError::Reported(error_text(error)));
-    }
-    value
-        .pointer("/choices/0/message/content")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| ModelError::Malformed("no choices[0].message.content".into()))
 }
 
 #[async_trait]
@@ -88,17 +96,7 @@ impl ModelClient for OpenAiClient {
             "{}/chat/completions",
             self.endpoint.url.trim_end_matches('/')
         );
-        let messages: Vec<Value> = request
-            .messages
-            .iter()
-            .map(|t| json!({ "role": t.role.as_str(), "content": t.content }))
-            .collect();
-        let body = json!({
-            "model": self.endpoint.model,
-            "messages": messages,
-            "stream": true,
-            "max_tokens": request.max_tokens,
-        });
+        let body = request_body(&self.endpoint.model, &request);
         let mut req = self.http.post(&url).json(&body);
         if let Some(key) = &self.endpoint.api_key {
             req = req.bearer_auth(key);
@@ -133,8 +131,8 @@ impl ModelClient for OpenAiClient {
                     "a JSON completion longer than {limit} bytes"
                 )));
             }
-            let text = whole_completion(&bytes)?;
-            return Ok(stream::iter([Ok(text)]).boxed());
+            let pieces = whole_completion(&bytes)?;
+            return Ok(stream::iter(pieces.into_iter().map(Ok)).boxed());
         }
         Ok(deltas(response.bytes_stream().boxed(), limit))
     }
@@ -169,63 +167,88 @@ fn without_url(e: reqwest::Error) -> String {
 
 type Bytes = futures::stream::BoxStream<'static, Result<bytes::Bytes, reqwest::Error>>;
 
-/// Turns the response body into pieces of text, ending at the first
-/// `finish_reason` or `[DONE]`, or with [`ModelError::Incomplete`] when the
-/// body ends before either. A line or event longer than `limit` bytes ends it
-/// as malformed.
-fn deltas(body: Bytes, limit: usize) -> Deltas {
+/// Turns the response body into pieces: text as it comes, then the tool
+/// calls assembled from their fragments (when there are any), ending at the
+/// first `finish_reason` or `[DONE]`, or with [`ModelError::Incomplete`] when
+/// the body ends before either. A line or event longer than `limit` bytes,
+/// or calls the assembler refuses, end it as malformed.
+pub(super) fn deltas(body: Bytes, limit: usize) -> Deltas {
     struct State {
         body: Bytes,
         parser: SseParser,
-        pending: std::collections::VecDeque<SseEvent>,
+        pending: VecDeque<SseEvent>,
+        calls: CallAssembler,
+        /// What is ready to go out, in order.
+        out: VecDeque<Result<Piece, ModelError>>,
         ended: bool,
         done: bool,
+    }
+    impl State {
+        fn fail(&mut self, e: ModelError) {
+            self.out.push_back(Err(e));
+            self.done = true;
+        }
+        /// The model finished: its calls, if it made any, go last.
+        fn complete(&mut self) {
+            self.done = true;
+            let calls = std::mem::take(&mut self.calls);
+            if !calls.is_empty() {
+                self.out.push_back(calls.finish().map(Piece::Calls));
+            }
+        }
     }
     let state = State {
         body,
         parser: SseParser::with_limit(limit),
-        pending: Default::default(),
+        pending: VecDeque::new(),
+        calls: CallAssembler::new(),
+        out: VecDeque::new(),
         ended: false,
         done: false,
     };
     stream::unfold(state, move |mut s| async move {
         loop {
+            if let Some(item) = s.out.pop_front() {
+                return Some((item, s));
+            }
             if s.done {
                 return None;
             }
             if let Some(event) = s.pending.pop_front() {
                 match parse_event(&event) {
-                    Err(e) => {
-                        s.done = true;
-                        return Some((Err(e), s));
-                    }
-                    Ok(Chunk::Done) => return None,
-                    Ok(Chunk::Delta { text, finished }) => {
-                        s.done = finished;
+                    Err(e) => s.fail(e),
+                    Ok(Chunk::Done) => s.complete(),
+                    Ok(Chunk::Delta {
+                        text,
+                        calls,
+                        finished,
+                    }) => {
                         if !text.is_empty() {
-                            return Some((Ok(text), s));
+                            s.out.push_back(Ok(Piece::Text(text)));
                         }
-                        continue;
+                        let fed = calls.into_iter().try_for_each(|f| s.calls.feed(f));
+                        match fed {
+                            Err(e) => s.fail(e),
+                            Ok(()) if finished => s.complete(),
+                            Ok(()) => {}
+                        }
                     }
                 }
+                continue;
             }
             if s.ended {
-                s.done = true;
-                return Some((Err(ModelError::Incomplete), s));
+                s.fail(ModelError::Incomplete);
+                continue;
             }
             match s.body.next().await {
                 Some(Ok(bytes)) => {
                     s.pending.extend(s.parser.feed(&bytes));
                     if s.parser.overflowed() && s.pending.is_empty() {
-                        s.done = true;
                         let e = format!("a stream line or event longer than {limit} bytes");
-                        return Some((Err(ModelError::Malformed(e)), s));
+                        s.fail(ModelError::Malformed(e));
                     }
                 }
-                Some(Err(e)) => {
-                    s.done = true;
-                    return Some((Err(ModelError::Unreachable(without_url(e))), s));
-                }
+                Some(Err(e)) => s.fail(ModelError::Unreachable(without_url(e))),
                 None => {
                     s.ended = true;
                     s.pending.extend(s.parser.finish());
@@ -254,6 +277,7 @@ mod tests {
             parse_event(&event(null_first)).unwrap(),
             Chunk::Delta {
                 text: String::new(),
+                calls: vec![],
                 finished: false
             }
         );
@@ -262,6 +286,7 @@ mod tests {
             parse_event(&event(usage_only)).unwrap(),
             Chunk::Delta {
                 text: String::new(),
+                calls: vec![],
                 finished: false
             }
         );
@@ -270,6 +295,7 @@ mod tests {
             parse_event(&event(last)).unwrap(),
             Chunk::Delta {
                 text: "!".into(),
+                calls: vec![],
                 finished: true
             }
         );
@@ -281,13 +307,20 @@ mod tests {
         assert!(parse_event(&event("not json")).is_err());
     }
 
+    fn text_of(piece: Piece) -> String {
+        match piece {
+            Piece::Text(text) => text,
+            Piece::Calls(calls) => panic!("no calls expected, got {calls:?}"),
+        }
+    }
+
     async fn collect(body: &'static [&'static str]) -> Vec<Result<String, String>> {
         let chunks = stream::iter(
             body.iter()
                 .map(|s| Ok(bytes::Bytes::from_static(s.as_bytes()))),
         );
         deltas(chunks.boxed(), 1000)
-            .map(|r| r.map_err(|e| e.to_string()))
+            .map(|r| r.map(text_of).map_err(|e| e.to_string()))
             .collect()
             .await
     }
@@ -323,7 +356,7 @@ mod tests {
             })),
         );
         let got: Vec<_> = deltas(endless.boxed(), 1000)
-            .map(|r| r.map_err(|e| e.to_string()))
+            .map(|r| r.map(text_of).map_err(|e| e.to_string()))
             .collect()
             .await;
         assert_eq!(got.len(), 2, "{got:?}");

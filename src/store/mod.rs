@@ -36,7 +36,7 @@ use crate::domain::{CustomerUser, Field, UserChanges};
 pub use crate::domain::UserFilter;
 
 pub use backup::{backup_sqlite, BackupReport};
-pub use chat::{BeginReply, ChatOwner, ChatStore, Lease};
+pub use chat::{BeginReply, ChatOwner, ChatStore, Lease, NewToolMessage, ToolMessages};
 pub use copy::{copy_store, schema_drift, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use error::{StoreError, StoreResult, UniqueKey};
@@ -108,6 +108,7 @@ pub struct KeyProof<'a> {
 pub trait Store:
     UserRecipes
     + ChatStore
+    + ToolMessages
     + TenantStore
     + KnowledgeStore
     + EventStore

@@ -112,6 +112,7 @@ pub(super) const TABLES: &[Table] = &[
             ("content", Kind::Text),
             ("created_at", Kind::Int),
             ("sources", Kind::Text),
+            ("tool", Kind::Text),
         ],
     },
     Table {

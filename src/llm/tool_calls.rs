@@ -163,9 +163,18 @@ impl CallAssembler {
         Ok(())
     }
 
-    /// The whole calls, in the order they began. Every call needs an id and
-    /// a name; arguments left empty are `{}` (a call without parameters).
+    /// The whole calls, in the order they began. Every call needs an id of
+    /// its own (a result names its call by id) and a name; arguments left
+    /// empty are `{}` (a call without parameters).
     pub fn finish(self) -> Result<Vec<ToolCall>, ModelError> {
+        for (i, c) in self.calls.iter().enumerate() {
+            if !c.id.is_empty() && self.calls[..i].iter().any(|d| d.id == c.id) {
+                return Err(malformed(format!(
+                    "two tool calls with the id {:.100}",
+                    c.id
+                )));
+            }
+        }
         self.calls
             .into_iter()
             .map(|c| {
@@ -280,6 +289,16 @@ mod tests {
             a.feed(f.clone()).unwrap();
             assert!(matches!(a.finish(), Err(ModelError::Malformed(_))), "{f:?}");
         }
+    }
+
+    #[test]
+    fn two_calls_with_one_id_are_malformed() {
+        let mut a = CallAssembler::new();
+        a.feed(frag(Some(0), Some("c"), Some("n"), Some("{}")))
+            .unwrap();
+        a.feed(frag(Some(1), Some("c"), Some("m"), Some("{}")))
+            .unwrap();
+        assert!(matches!(a.finish(), Err(ModelError::Malformed(_))));
     }
 
     #[test]

@@ -71,6 +71,7 @@ mod store_errors;
 mod timeouts;
 mod token_hardening;
 mod tokens;
+mod tool_chat;
 mod users;
 mod webhook_delivery;
 mod webhook_nodes;

@@ -184,6 +184,7 @@ mod lookup;
 mod recipes;
 mod tenants;
 mod token_sql;
+mod tools;
 mod user_sql;
 
 use user_sql::{user_sets, user_where, NameLookup, DENSE_NAME_MATCHES};

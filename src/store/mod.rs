@@ -24,6 +24,7 @@ mod recipes;
 mod rows;
 mod sql;
 mod tenants;
+mod tools;
 mod usage;
 mod webhooks;
 // Operations: backups.
@@ -46,6 +47,7 @@ pub use recipes::{DailyStats, MergeOutcome, UserKey, UserRecipes, UserStats};
 pub use recipes::{EncodeUser, ExportChunks, ExportRow, ExportUser, EXPORT_CHUNK};
 pub use sql::SqlStore;
 pub use tenants::TenantStore;
+pub use tools::{ToolChanges, ToolStore};
 pub use usage::{PoolUsage, PoolWatch};
 pub use webhooks::{AttemptOutcome, DeliveryQueue, LeasedDelivery, WebhookChanges, WebhookStore};
 
@@ -104,7 +106,7 @@ pub struct KeyProof<'a> {
 /// Conversations and messages (docs/API.md §6, §8) live in [`ChatStore`]; companies,
 /// agents and API keys in [`TenantStore`]; the knowledge base in [`KnowledgeStore`];
 /// events, webhook endpoints and their deliveries in [`EventStore`],
-/// [`WebhookStore`] and [`DeliveryQueue`].
+/// [`WebhookStore`] and [`DeliveryQueue`]; agent tools in [`ToolStore`].
 pub trait Store:
     UserRecipes
     + ChatStore
@@ -114,6 +116,7 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + DeliveryQueue
+    + ToolStore
     + Send
     + Sync
     + 'static

@@ -185,6 +185,7 @@ mod recipes;
 mod tenants;
 mod token_sql;
 mod tool_messages;
+mod tools;
 mod user_sql;
 
 use user_sql::{user_sets, user_where, NameLookup, DENSE_NAME_MATCHES};

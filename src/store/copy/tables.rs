@@ -173,6 +173,28 @@ pub(super) const TABLES: &[Table] = &[
             ("created_at", Kind::Int),
         ],
     },
+    // Agent tools are the company's settings, secrets included: a copy
+    // keeps calling the same endpoints with the same signatures.
+    Table {
+        name: "tools",
+        key: &["company_id", "id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("id", Kind::Text),
+            ("agent_id", Kind::Text),
+            ("name", Kind::Text),
+            ("description", Kind::Text),
+            ("parameters", Kind::Text),
+            ("url", Kind::Text),
+            ("timeout_ms", Kind::Int),
+            ("active", Kind::Bool),
+            ("secret", Kind::Text),
+            ("previous_secret", Kind::Text),
+            ("previous_until", Kind::Int),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
 ];
 
 /// Tables the target's triggers also fill as the tables before them are

@@ -71,6 +71,8 @@ mod store_errors;
 mod timeouts;
 mod token_hardening;
 mod tokens;
+mod tools_api;
+mod tools_call;
 mod users;
 mod webhook_delivery;
 mod webhook_nodes;

@@ -72,6 +72,8 @@ mod timeouts;
 mod token_hardening;
 mod tokens;
 mod tool_chat;
+mod tools_api;
+mod tools_call;
 mod users;
 mod webhook_delivery;
 mod webhook_nodes;

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::sse::{SseEvent, SseParser};
 use super::tool_calls::{fragments, CallAssembler, CallFragment};
-use super::wire::{request_body, whole_completion};
+use super::wire::{error_text, request_body, whole_completion};
 use super::{Deltas, ModelClient, ModelEndpoint, ModelError, ModelRequest, Piece};
 
 pub struct OpenAiClient {
@@ -80,13 +80,6 @@ pub fn parse_event(event: &SseEvent) -> Result<Chunk, ModelError> {
         calls,
         finished,
     })
-}
-
-pub(super) fn error_text(error: &Value) -> String {
-    error
-        .get("message")
-        .and_then(Value::as_str)
-        .map_or_else(|| error.to_string(), str::to_owned)
 }
 
 #[async_trait]

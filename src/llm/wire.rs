@@ -4,7 +4,6 @@
 
 use serde_json::{json, Value};
 
-use super::openai::error_text;
 use super::tool_calls::whole_calls;
 use super::{ModelError, ModelRequest, Piece};
 
@@ -83,4 +82,12 @@ pub fn request_body(model: &str, request: &ModelRequest) -> Value {
         body["tools"] = Value::Array(tools);
     }
     body
+}
+
+/// An error object's message (its whole JSON when it has none).
+pub fn error_text(error: &Value) -> String {
+    error
+        .get("message")
+        .and_then(Value::as_str)
+        .map_or_else(|| error.to_string(), str::to_owned)
 }

@@ -73,6 +73,7 @@ mod token_hardening;
 mod tokens;
 mod tools_api;
 mod tools_call;
+mod tools_examples;
 mod users;
 mod webhook_delivery;
 mod webhook_nodes;

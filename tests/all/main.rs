@@ -74,6 +74,7 @@ mod tokens;
 mod tool_chat;
 mod tools_api;
 mod tools_call;
+mod tools_examples;
 mod users;
 mod webhook_delivery;
 mod webhook_nodes;

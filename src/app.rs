@@ -124,6 +124,7 @@ impl AppState {
             models: Arc::new(ModelRegistry::new(config.llm.clone(), config.model_limits)?),
             config: config.chat,
             replies: Arc::default(),
+            tools: crate::tools::ToolClient::new(config.outbound.clone())?,
         };
         Ok(Arc::new(AppState {
             key_cache: KeyCache::default(),

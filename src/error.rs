@@ -170,6 +170,10 @@ impl From<StoreError> for ApiError {
                 key: UniqueKey::UserExternalId,
                 ..
             } => ApiError::Conflict("A customer user with this external_id already exists".into()),
+            StoreError::Duplicate {
+                key: UniqueKey::ToolName,
+                ..
+            } => ApiError::Conflict("This agent already has a tool with this name".into()),
             StoreError::Contention(message) => ApiError::Conflict(message.into()),
             StoreError::Busy(_) => ApiError::Unavailable("Database is busy, try again"),
             // The database is out of reach: a client may retry, so say so.

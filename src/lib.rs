@@ -12,8 +12,10 @@
 //!           └ auth, chat, events, limits   use cases, free of HTTP types and
 //!              │                   of one another, each with its own errors
 //!              │                   (events: the webhook dispatcher)
-//!              └ knowledge   the knowledge base: extraction, chunking and
-//!                 │          retrieval (chat asks it for a reply's excerpts)
+//!              └ knowledge, tools   the knowledge base: extraction, chunking and
+//!                 │          retrieval (chat asks it for a reply's excerpts);
+//!                 │          agent tools: the model's functions and one call
+//!                 │          of a company's tool endpoint, signed
 //!                 └ store, llm, outbound, signing   the Store trait and its
 //!                    │          SQL (its own StoreError); the language models'
 //!                    │          clients; the outbound address rule; Standard
@@ -39,3 +41,4 @@ pub mod llm;
 pub mod outbound;
 pub mod signing;
 pub mod store;
+pub mod tools;

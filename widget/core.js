@@ -1,5 +1,5 @@
-/* PerformChat widget, part 1 of 3: the pieces without a DOM (token manager,
- * SSE parser, API client). The server serves core.js, styles.js and ui.js as one script,
+/* PerformChat widget, part 1 of 4: the pieces without a DOM (token manager,
+ * SSE parser, API client). The server serves core.js, tools.js, styles.js and ui.js as one script,
  * /widget.js; the Node unit tests load this file alone. No dependencies. */
 (function (global) {
   'use strict';
@@ -291,7 +291,11 @@
       return res.json();
     }
 
-    /** Posts a message; `on.userMessage`, `on.delta(text)`, `on.assistantMessage` as the stream goes. */
+    /**
+     * Posts a message; `on.userMessage`, `on.delta(text)`, `on.assistantMessage` as the stream goes,
+     * and `on.toolCall({ id, name })` / `on.toolResult({ id, name, status })` (when given) while the
+     * agent's tools run. Only the id and the name go on: the model's arguments are not for the page.
+     */
     async function sendMessage(conversationId, content, on) {
       var path = '/conversations/' + encodeURIComponent(conversationId) + '/messages';
       var res = await send('POST', path, { content: content }, 'text/event-stream');
@@ -310,6 +314,10 @@
         if (ev.event === 'user_message') on.userMessage(d);
         else if (ev.event === 'delta') { if (d && typeof d.content === 'string' && d.content) on.delta(d.content); }
         else if (ev.event === 'assistant_message') { finished = true; on.assistantMessage(d); }
+        else if (ev.event === 'tool_call' || ev.event === 'tool_result') {
+          var tell = ev.event === 'tool_call' ? on.toolCall : on.toolResult;
+          if (tell && d && typeof d.id === 'string') tell({ id: d.id, name: typeof d.name === 'string' ? d.name : '', status: d.status });
+        }
         else if (ev.event === 'error') failure = errorFromBody(d && d.statusCode ? d.statusCode : 502, d);
       });
       var reader = res.body.getReader();

@@ -1,4 +1,4 @@
-/* PerformChat widget, part 2 of 3: its look, kept in the shadow root so the site's CSS cannot reach it. */
+/* PerformChat widget, part 3 of 4: its look, kept in the shadow root so the site's CSS cannot reach it. */
 (function (global) {
   'use strict';
   global.PerformChat._internal.CSS = `
@@ -57,6 +57,7 @@ header p { margin: 0; font-size: 12px; opacity: .85; white-space: nowrap; overfl
 .msg .sources .label { display: block; font-weight: 600; margin-bottom: 2px; }
 .msg .sources ul { margin: 0; padding-left: 16px; }
 .msg .sources a { color: #2957d8; }
+.tool-note { align-self: flex-start; font-size: 12px; font-style: italic; color: #5a6478; padding: 0 4px; }
 
 form { display: flex; gap: 8px; align-items: flex-end; padding: 10px 12px 12px; border-top: 1px solid #e1e5ee; }
 textarea { flex: 1; resize: none; font: inherit; color: inherit; border: 1px solid #cfd6e4; border-radius: 10px; padding: 8px 10px;

@@ -1,4 +1,4 @@
-/* PerformChat widget, part 3 of 3: the launcher and panel, and PerformChat.init. Every piece of
+/* PerformChat widget, part 4 of 4: the launcher and panel, and PerformChat.init. Every piece of
  * text that comes from the server or the model goes in through textContent or a text node, never
  * as HTML. */
 (function (global) {
@@ -161,6 +161,11 @@
       return li;
     }
 
+    // A discreet line for the agent's tool use: never the tool's answer, only its name.
+    function toolNote(text) {
+      return el('li', { class: 'tool-note', text: text });
+    }
+
     // Sources under a reply: links only for http(s) URLs (sourceLinks decides), titles as text.
     function showSources(li, sources) {
       var links = I.sourceLinks(sources);
@@ -202,7 +207,8 @@
       var q = '?limit=' + pageSize + (before ? '&before=' + encodeURIComponent(before) : '');
       var res = await client.json('GET', '/conversations/' + encodeURIComponent(c.id) + '/messages' + q);
       if (state.conversation !== c) return; // the user moved on meanwhile
-      var nodes = res.data.map(function (m) {
+      var nodes = I.historyItems(res.data).map(function (m) {
+        if (m.role === 'tool') return toolNote(m.content);
         var b = bubble(m.role, m.content);
         if (m.role === 'assistant') showSources(b, m.sources);
         return b;
@@ -234,6 +240,7 @@
       var mine = bubble('user', text);
       var reply = null;
       var stored = false;
+      var running = {}; // tool call id → its "Looking up …" line
       log.append(mine);
       input.value = '';
       autosize();
@@ -258,6 +265,17 @@
             reply.body.append(piece); // a text node: model output is never parsed as HTML
             if (follow) scrollDown();
           },
+          toolCall: function (call) {
+            // Text the model wrote before calling stays as it is; the answer opens a new bubble.
+            if (reply) { reply.removeAttribute('aria-busy'); reply = null; }
+            var line = toolNote(I.toolLine(call.name));
+            line.setAttribute('role', 'status');
+            running[call.id] = line;
+            if (mine.isConnected) { log.append(line); scrollDown(); }
+          },
+          toolResult: function (result) {
+            if (running[result.id]) { running[result.id].remove(); delete running[result.id]; }
+          },
           assistantMessage: function (m) {
             if (!reply) {
               reply = bubble('assistant', '');
@@ -279,6 +297,7 @@
         // the box to send again.
         var here = mine.isConnected;
         if (reply) reply.remove();
+        Object.keys(running).forEach(function (k) { running[k].remove(); });
         if (stored) {
           mine.classList.add('unanswered');
           mine.append(el('span', { class: 'note', text: 'Not answered' }));

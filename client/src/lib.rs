@@ -43,6 +43,11 @@
 //! | `GET /knowledge/documents/:id` | [`Client::get_document`] |
 //! | `DELETE /knowledge/documents/:id` | [`Client::delete_document`] |
 //! | `GET /knowledge/search` | [`Client::search_knowledge`] |
+//! | `POST /agents/:id/tools` | [`Client::create_tool`] |
+//! | `GET /agents/:id/tools` | [`Client::list_tools`] |
+//! | `GET /tools/:id` | [`Client::get_tool`] |
+//! | `DELETE /tools/:id` | [`Client::delete_tool`] |
+//! | `POST /tools/:id/rotate-secret` | [`Client::rotate_tool_secret`] |
 //! | `GET /health` | [`Client::health`] |
 //!
 //! The end-user chat routes (`/chat/*`) take a chat token rather than an API
@@ -94,6 +99,7 @@ mod export;
 mod knowledge;
 mod recipes;
 mod rights;
+mod tools;
 mod types;
 mod users;
 
@@ -101,6 +107,7 @@ pub use client::{Client, ENV_KEY_ID, ENV_KEY_SECRET, ENV_URL};
 pub use error::{Error, Result};
 pub use events::{Event, EventPage, List, Webhook, WebhookAttempt};
 pub use export::{ByteStream, UserStream};
+pub use tools::{NewTool, Tool};
 pub use types::{
     Agent, AgentBrief, ApiKeyInfo, BulkResult, BulkUpdate, Conversation, ConversationBrief,
     CustomerUser, Document, DocumentBody, ExportFormat, Health, Invalidated, IssuedToken, Message,

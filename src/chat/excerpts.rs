@@ -82,13 +82,7 @@ pub fn append_excerpts(turns: &mut Vec<Turn>, hits: &[ChunkHit]) {
             system.content.push_str("\n\n");
             system.content.push_str(&text);
         }
-        _ => turns.insert(
-            0,
-            Turn {
-                role: TurnRole::System,
-                content: text,
-            },
-        ),
+        _ => turns.insert(0, Turn::text(TurnRole::System, text)),
     }
 }
 
@@ -176,10 +170,7 @@ mod tests {
 
     #[test]
     fn excerpts_are_numbered_after_the_prompt() {
-        let mut turns = vec![Turn {
-            role: TurnRole::System,
-            content: "Be kind.".into(),
-        }];
+        let mut turns = vec![Turn::text(TurnRole::System, "Be kind.")];
         append_excerpts(&mut turns, &[hit("a", "Refunds take five days.")]);
         assert!(turns[0].content.starts_with("Be kind.\n\nAnswer from"));
         assert!(turns[0]

@@ -1,26 +1,12 @@
 //! The model's input (docs/API.md §8): the agent's prompt template, its placeholders
 //! expanded in one pass, as the only system message; then the latest messages
-//! within the history budget, made to alternate user/assistant.
+//! within the history budget, made to alternate user/assistant
+//! ([`history_turns`], with the tool calls of earlier replies).
 
-use crate::domain::{Agent, CustomerUser, Message, Role};
+use crate::domain::{Agent, CustomerUser, Message};
 use crate::llm::{Turn, TurnRole};
 
-/// How much of a conversation the model sees.
-#[derive(Debug, Clone, Copy)]
-pub struct HistoryBudget {
-    pub messages: u32,
-    /// Code points of message text; the system prompt is not counted.
-    pub chars: usize,
-}
-
-impl Default for HistoryBudget {
-    fn default() -> Self {
-        HistoryBudget {
-            messages: 20,
-            chars: 24_000,
-        }
-    }
-}
+pub use super::history::{history_turns, HistoryBudget};
 
 /// Replaces the four placeholders in one left-to-right pass: text a
 /// replacement inserts is never looked at again, and anything else between
@@ -62,43 +48,6 @@ fn allowed_in_prompt(c: char) -> bool {
     !c.is_control() || c == '\n' || c == '\t'
 }
 
-/// The latest messages (chronological input, newest last) that fit the
-/// budget — the newest always does — as alternating turns starting with the
-/// user: consecutive messages of one role (questions left without a reply
-/// after a failure) become one turn joined by a blank line.
-pub fn history_turns(messages: &[Message], budget: HistoryBudget) -> Vec<Turn> {
-    let mut taken = 0usize;
-    let mut chars = 0usize;
-    for m in messages.iter().rev() {
-        let len = m.content.chars().count();
-        if taken > 0 && (taken as u32 >= budget.messages || chars + len > budget.chars) {
-            break;
-        }
-        taken += 1;
-        chars += len;
-    }
-    let window = &messages[messages.len() - taken..];
-    let mut turns: Vec<Turn> = Vec::new();
-    for m in window {
-        let role = match m.role {
-            Role::User => TurnRole::User,
-            Role::Assistant => TurnRole::Assistant,
-        };
-        match turns.last_mut() {
-            Some(last) if last.role == role => {
-                last.content.push_str("\n\n");
-                last.content.push_str(&m.content);
-            }
-            None if role == TurnRole::Assistant => {} // a window must open with the user
-            _ => turns.push(Turn {
-                role,
-                content: m.content.clone(),
-            }),
-        }
-    }
-    turns
-}
-
 /// The whole input: the expanded template (when the agent has one) first.
 pub fn model_input(
     user: &CustomerUser,
@@ -109,10 +58,10 @@ pub fn model_input(
 ) -> Vec<Turn> {
     let mut turns = Vec::new();
     if let Some(template) = agent.prompt_template.as_deref().filter(|t| !t.is_empty()) {
-        turns.push(Turn {
-            role: TurnRole::System,
-            content: expand_template(template, user, agent, today),
-        });
+        turns.push(Turn::text(
+            TurnRole::System,
+            expand_template(template, user, agent, today),
+        ));
     }
     turns.extend(history_turns(messages, budget));
     turns
@@ -121,7 +70,7 @@ pub fn model_input(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Metadata;
+    use crate::domain::{Metadata, Role};
 
     fn user(name: Option<&str>) -> CustomerUser {
         CustomerUser {
@@ -189,6 +138,7 @@ mod tests {
             content: content.into(),
             created_at: i as i64,
             sources: None,
+            tool: None,
         }
     }
 

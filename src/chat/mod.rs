@@ -10,20 +10,22 @@
 //! stored all the same.
 
 pub mod excerpts;
+mod history;
 pub mod input;
 mod queue;
+mod rounds;
 mod tasks;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::domain::{
     error_chain, now_ms, title_from_message, Agent, CustomerUser, Message, MessageContent, Source,
+    ToolCall, ToolStatus,
 };
-use crate::llm::{guarded, ModelRegistry, ModelRequest};
+use crate::llm::ModelRegistry;
 use crate::store::{BeginReply, ChatOwner, Lease, Store, StoreError};
 
 pub use excerpts::RagBudget;
@@ -62,6 +64,8 @@ pub struct Chat {
     pub models: Arc<ModelRegistry>,
     pub config: ChatConfig,
     pub replies: Arc<ReplyTasks>,
+    /// Calls the companies' tool endpoints (docs/API.md §10).
+    pub tools: crate::tools::ToolClient,
 }
 
 /// Why a message was not taken, or its reply not stored.
@@ -111,17 +115,39 @@ fn record_model(outcome: &'static str, started: Instant, first_delta: Option<Dur
     }
 }
 
-/// What the generation task reports, in order: deltas, then one end.
-#[derive(Debug)]
+/// What the generation task reports, in order: deltas (and tool calls),
+/// then one end.
 ///
-/// The ends are boxed: the queue's slots are allocated for the largest
+/// All but a delta are boxed: the queue's slots are allocated for the largest
 /// variant, and a stream holds [`REPLY_QUEUE`] of them while it is open.
+#[derive(Debug)]
 pub enum ReplyEvent {
     Delta(String),
+    /// The model called a tool (with deltas only).
+    ToolCall(Box<ToolCall>),
+    /// A tool call ended (with deltas only); never the tool's answer.
+    ToolResult(Box<ToolEnded>),
     /// The stored reply.
     Done(Box<Message>),
     /// Nothing was stored as a reply; the question stays.
     Failed(Box<ChatError>),
+}
+
+/// A tool call that ended, as the client hears of it.
+#[derive(Debug)]
+pub struct ToolEnded {
+    pub id: String,
+    pub name: String,
+    pub status: ToolStatus,
+}
+
+/// What a chat token's `perm` claim allows a reply (docs/API.md §0.1).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Grants {
+    /// `rag:access`: knowledge excerpts, when the company has documents.
+    pub rag_access: bool,
+    /// `tools:use`: the agent's active tools.
+    pub tools_use: bool,
 }
 
 /// A question accepted: stored, and its reply under way.
@@ -137,16 +163,15 @@ pub struct Started {
 /// Stores `content` as the user's next message in the conversation and starts
 /// its reply; `deltas` says whether the caller wants the pieces as they come
 /// or only the end. 404 when the conversation is not this user's with this
-/// agent, 409 when a reply is already being generated (on any node). With
-/// `rag_access` (the token's `perm` claim) the reply is given knowledge
-/// excerpts, when the company has documents.
+/// agent, 409 when a reply is already being generated (on any node).
+/// `grants` says what the token's `perm` claim allows the reply.
 pub async fn post_message(
     chat: &Chat,
     user: &CustomerUser,
     agent: &Agent,
     conversation_id: &str,
     content: &MessageContent,
-    rag_access: bool,
+    grants: Grants,
     deltas: bool,
 ) -> Result<Started, ChatError> {
     let owner = ChatOwner::new(user, &agent.id);
@@ -184,7 +209,8 @@ pub async fn post_message(
         agent: agent.clone(),
         conversation_id: conversation_id.to_owned(),
         lease,
-        retrieve: rag_access && has_documents,
+        retrieve: grants.rag_access && has_documents,
+        tools_use: grants.tools_use,
     };
     let guard = chat.replies.start();
     tokio::spawn(async move {
@@ -203,6 +229,8 @@ struct Job {
     /// Whether to search the knowledge base: the token allows it and the
     /// company has documents (learnt with the question's own statement).
     retrieve: bool,
+    /// Whether the token allows tools (`tools:use`).
+    tools_use: bool,
 }
 
 impl Job {
@@ -267,20 +295,22 @@ impl Job {
     /// The reply's whole text, each piece forwarded to `tx` as it comes, and
     /// the sources of the excerpts the model was given; cut at the server's
     /// cap, where reading stops (dropping the model's stream closes its
-    /// connection).
+    /// connection). Tool calls run in rounds first (`rounds.rs`).
     async fn generate(&self, tx: &mut ToClient) -> Result<(String, Vec<Source>), ChatError> {
         let store = &self.chat.store;
         let company = &self.user.company_id;
         let history = self.chat.config.history;
-        let (messages, _) = store
-            .latest_messages(
+        let (messages, tools) = tokio::join!(
+            store.latest_messages(
                 company,
                 &self.conversation_id,
                 history.messages.max(1),
                 None,
-            )
-            .await?
-            .unwrap_or_default();
+            ),
+            self.offered_tools(),
+        );
+        let (messages, _) = messages?.unwrap_or_default();
+        let tools = tools?;
         let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
         let mut turns = input::model_input(&self.user, &self.agent, &today, &messages, history);
         let hits = if self.retrieve {
@@ -294,47 +324,7 @@ impl Job {
         // The model's input is sent as it is built: the history and the
         // excerpts are not kept while the reply streams, which may take minutes.
         drop((messages, hits));
-        let request = ModelRequest {
-            messages: turns,
-            max_tokens: self.chat.models.limits.max_tokens,
-            max_reply_chars: self.chat.models.limits.max_reply_chars,
-        };
-        let client = self.chat.models.for_agent(&self.agent);
-        let started = Instant::now();
-        let mut first_delta = None;
-        let mut deltas = guarded(client, request, self.chat.models.limits);
-        let cap = self.chat.models.limits.max_reply_chars;
-        let mut reply = String::new();
-        let mut chars = 0;
-        while let Some(piece) = deltas.next().await {
-            match piece {
-                Ok(mut text) => {
-                    first_delta.get_or_insert_with(|| started.elapsed());
-                    let cut = cut_at(&mut text, cap - chars);
-                    chars += text.chars().count();
-                    reply.push_str(&text);
-                    if !text.is_empty() {
-                        tx.delta(text);
-                    }
-                    if cut {
-                        metrics::counter!("model_replies_cut_total").increment(1);
-                        tracing::warn!(agent = %self.agent.id, conversation = %self.conversation_id, cap, "the model went past the reply cap: stored as it stands");
-                        break;
-                    }
-                }
-                Err(e) => {
-                    record_model("error", started, first_delta);
-                    tracing::warn!(error = %e, agent = %self.agent.id, conversation = %self.conversation_id, "model reply failed");
-                    return Err(ChatError::ModelUnavailable);
-                }
-            }
-        }
-        if reply.is_empty() {
-            record_model("empty", started, first_delta);
-            tracing::warn!(agent = %self.agent.id, conversation = %self.conversation_id, "model completed with no text");
-            return Err(ChatError::ModelUnavailable);
-        }
-        record_model("ok", started, first_delta);
+        let reply = self.answer(turns, &tools, tx).await?;
         Ok((reply, sources))
     }
 }

@@ -19,6 +19,11 @@ pub(super) struct ToClient {
 
 impl ToClient {
     pub(super) fn delta(&mut self, text: String) {
+        self.progress(ReplyEvent::Delta(text));
+    }
+
+    /// A delta or a tool event: for clients that want the reply as it goes.
+    pub(super) fn progress(&mut self, event: ReplyEvent) {
         if !self.deltas {
             return;
         }
@@ -32,7 +37,7 @@ impl ToClient {
             self.tx = None;
             return;
         }
-        if tx.try_send(ReplyEvent::Delta(text)).is_err() {
+        if tx.try_send(event).is_err() {
             self.tx = None; // the client has gone
         }
     }

@@ -17,6 +17,7 @@ pub mod remote;
 mod serve;
 mod serve_events;
 pub mod token;
+pub mod tools;
 pub mod users;
 
 use clap::{Parser, Subcommand};
@@ -105,6 +106,9 @@ pub enum Command {
     Events(events::EventsArgs),
     /// Manage webhook endpoints over the HTTP API (an API key with webhooks:write).
     Webhooks(events::WebhooksArgs),
+    /// Manage an agent's tools and try a tool's endpoint, over the HTTP API
+    /// (an API key with agents:write).
+    Tools(tools::ToolsArgs),
 }
 
 /// Opens the database a command names; `create` lets a missing SQLite file be
@@ -153,6 +157,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map_err(|e| remote::explain(e, &args.api.url)),
         Command::Webhooks(args) => events::run_webhooks(args, json)
+            .await
+            .map_err(|e| remote::explain(e, &args.api.url)),
+        Command::Tools(args) => tools::run(args, json)
             .await
             .map_err(|e| remote::explain(e, &args.api.url)),
         Command::Serve(args) => {

@@ -13,6 +13,8 @@ const DERIVED_TITLE_CHARS: usize = 60;
 pub enum Role {
     User,
     Assistant,
+    /// A tool call or its result (docs/API.md §10).
+    Tool,
 }
 
 impl Role {
@@ -20,15 +22,16 @@ impl Role {
         match self {
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 
     /// Rows hold only what this service wrote; anything else reads as a user turn.
     pub fn from_stored(text: &str) -> Self {
-        if text == "assistant" {
-            Role::Assistant
-        } else {
-            Role::User
+        match text {
+            "assistant" => Role::Assistant,
+            "tool" => Role::Tool,
+            _ => Role::User,
         }
     }
 }
@@ -55,6 +58,8 @@ pub struct Message {
     /// What an assistant message's excerpts came from (`[]` when none);
     /// `None` for user messages, which cite nothing.
     pub sources: Option<Vec<super::Source>>,
+    /// A `tool` message's call or result; `None` for the other roles.
+    pub tool: Option<super::ToolPart>,
 }
 
 /// A message as an end user may send it: 1–8000 code points, not blank, no NUL.

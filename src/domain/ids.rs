@@ -11,6 +11,7 @@ pub enum IdKind {
     Webhook,
     Delivery,
     Attempt,
+    Tool,
 }
 
 impl IdKind {
@@ -26,6 +27,7 @@ impl IdKind {
             IdKind::Webhook => "whk_",
             IdKind::Delivery => "dlv_",
             IdKind::Attempt => "att_",
+            IdKind::Tool => "tool_",
         }
     }
 }

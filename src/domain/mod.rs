@@ -16,6 +16,8 @@ mod models;
 mod permissions;
 mod secret;
 mod time;
+mod tool_calls;
+mod tools;
 
 pub use chat::{
     title_from_message, Conversation, Message, MessageContent, Role, Title, MAX_MESSAGE_CHARS,
@@ -39,6 +41,13 @@ pub use models::{Agent, ApiKeyRecord, Company, CustomerUser, Environment, UserCh
 pub use permissions::{Permission, Permissions};
 pub use secret::{redact_url, DatabaseUrl, Secret};
 pub use time::{format_ms, format_secs, now_ms, parse_rfc3339_ms, write_ms};
+pub use tool_calls::{ToolCall, ToolPart, ToolStatus};
+pub use tools::{
+    check_tool_description, check_tool_name, check_tool_parameters_shape, check_tool_timeout,
+    check_tool_url_length, ActiveTool, Tool, DEFAULT_TOOL_TIMEOUT_MS, MAX_TOOL_DESCRIPTION,
+    MAX_TOOL_NAME, MAX_TOOL_PARAMETERS, MAX_TOOL_TIMEOUT_MS, MAX_TOOL_URL, MIN_TOOL_TIMEOUT_MS,
+    TOOL_ROTATION_OVERLAP_MS, TOOL_SECRET_PREFIX,
+};
 
 /// A field of a partial update: left out, set to null, or given a value.
 #[derive(Debug, Clone, Default, PartialEq)]

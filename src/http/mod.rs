@@ -25,6 +25,7 @@ mod ops;
 pub mod query;
 mod stats;
 mod tokens;
+mod tools;
 mod upload;
 mod users;
 pub mod views;
@@ -85,6 +86,9 @@ fn api(chat_origins: &[String]) -> OpenApiRouter<SharedState> {
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::test))
+        .routes(routes!(tools::create, tools::list))
+        .routes(routes!(tools::get, tools::update, tools::delete))
+        .routes(routes!(tools::rotate_secret))
         .nest("/chat", chat::router(chat_origins))
         .routes(routes!(ops::openapi_json))
 }

@@ -6,7 +6,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::domain::{
-    format_ms, format_secs, Agent, ApiKeyRecord, Conversation, CustomerUser, Message,
+    format_ms, format_secs, Agent, ApiKeyRecord, Conversation, CustomerUser, Message, ToolCall,
+    ToolPart,
 };
 use crate::store::PageRequest;
 
@@ -275,7 +276,7 @@ pub struct MessageView {
     #[schema(example = "msg_01JH0000000000000000000000")]
     pub id: String,
     pub content: String,
-    /// `user` or `assistant`.
+    /// `user`, `assistant` or `tool` (a tool call or its result, docs/API.md §10).
     #[schema(example = "user")]
     pub role: &'static str,
     pub conversation_id: String,
@@ -284,6 +285,43 @@ pub struct MessageView {
     /// given, in rank order, one per document (`[]` when none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sources: Option<Vec<SourceView>>,
+    /// Tool messages that call: the calls the model made (`content` is any
+    /// text it wrote with them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCallView>>,
+    /// Tool messages that answer: the call answered (`content` is what the
+    /// model was given: the tool's answer or an error text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// Tool results: the tool's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Tool results: `ok` (the tool answered 2xx) or `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "ok")]
+    pub status: Option<&'static str>,
+}
+
+/// One tool call a model made.
+#[derive(Serialize, ToSchema)]
+pub struct ToolCallView {
+    #[schema(example = "call_a1b2c3")]
+    pub id: String,
+    #[schema(example = "lookup_order")]
+    pub name: String,
+    /// The JSON object the model wrote (its text as a string when it is not JSON).
+    #[schema(value_type = Value)]
+    pub arguments: serde_json::Value,
+}
+
+impl From<ToolCall> for ToolCallView {
+    fn from(c: ToolCall) -> Self {
+        ToolCallView {
+            arguments: c.arguments_value(),
+            id: c.id,
+            name: c.name,
+        }
+    }
 }
 
 /// A document an assistant message cites.
@@ -299,7 +337,25 @@ pub struct SourceView {
 
 impl From<Message> for MessageView {
     fn from(m: Message) -> Self {
+        let (tool_calls, tool_call_id, name, status) = match m.tool {
+            Some(ToolPart::Calls(calls)) => (
+                Some(calls.into_iter().map(Into::into).collect()),
+                None,
+                None,
+                None,
+            ),
+            Some(ToolPart::Result {
+                call_id,
+                name,
+                status,
+            }) => (None, Some(call_id), Some(name), Some(status.as_str())),
+            None => (None, None, None, None),
+        };
         MessageView {
+            tool_calls,
+            tool_call_id,
+            name,
+            status,
             id: m.id,
             content: m.content,
             role: m.role.as_str(),

@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-/// Three source files for reading and testing, one script for the browser.
+/// Four source files for reading and testing, one script for the browser.
 const WIDGET_JS: &str = concat!(
     include_str!("../../widget/core.js"),
+    include_str!("../../widget/tools.js"),
     include_str!("../../widget/styles.js"),
     include_str!("../../widget/ui.js"),
 );

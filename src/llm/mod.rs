@@ -2,15 +2,20 @@
 //! OpenAI-compatible Chat Completions server ([`openai::OpenAiClient`]) and
 //! the built-in [`offline::OfflineResponder`] used when no model is configured.
 //!
-//! A client's stream yields pieces of text and ends only when the reply is
-//! complete (the model sent a `finish_reason` or `[DONE]`); anything else ends
-//! it with an error. [`guarded`] adds the first-token and whole-reply timeouts
+//! A client's stream yields pieces of text, then the tool calls the model
+//! asked for when it asked for any ([`Piece::Calls`], whole: assembled from
+//! whatever fragments the server streamed), and ends only when the reply is
+//! complete (the model sent a `finish_reason` or `[DONE]`); anything else
+//! ends it with an error. [`guarded`] adds the first-token and whole-reply timeouts
 //! to any client, so every model and test double is held to the same limits.
 
-mod chunks;
 pub mod offline;
 pub mod openai;
 pub mod sse;
+pub mod tool_calls;
+#[cfg(test)]
+mod tool_stream_tests;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +25,15 @@ use futures::stream::{self, BoxStream, StreamExt};
 use tokio::time::Instant;
 
 use crate::domain::Agent;
+pub use crate::domain::ToolCall;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TurnRole {
     System,
     User,
     Assistant,
+    /// A tool's result, answering one call of the assistant turn before it.
+    Tool,
 }
 
 impl TurnRole {
@@ -34,6 +42,7 @@ impl TurnRole {
             TurnRole::System => "system",
             TurnRole::User => "user",
             TurnRole::Assistant => "assistant",
+            TurnRole::Tool => "tool",
         }
     }
 }
@@ -43,11 +52,55 @@ impl TurnRole {
 pub struct Turn {
     pub role: TurnRole,
     pub content: String,
+    /// An assistant turn's calls (OpenAI's `tool_calls`); empty otherwise.
+    pub tool_calls: Vec<ToolCall>,
+    /// A tool turn: the call it answers.
+    pub tool_call_id: Option<String>,
+}
+
+impl Turn {
+    /// A plain system, user or assistant message.
+    pub fn text(role: TurnRole, content: impl Into<String>) -> Turn {
+        Turn {
+            role,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+
+    /// An assistant message that calls tools (`content` is any text it wrote
+    /// with them).
+    pub fn calls(content: impl Into<String>, calls: Vec<ToolCall>) -> Turn {
+        Turn {
+            tool_calls: calls,
+            ..Turn::text(TurnRole::Assistant, content)
+        }
+    }
+
+    /// A tool's result for the call `call_id`.
+    pub fn result(call_id: impl Into<String>, content: impl Into<String>) -> Turn {
+        Turn {
+            tool_call_id: Some(call_id.into()),
+            ..Turn::text(TurnRole::Tool, content)
+        }
+    }
+}
+
+/// A tool offered to the model (OpenAI's `tools[].function`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// A JSON Schema object.
+    pub parameters: serde_json::Value,
 }
 
 #[derive(Debug, Clone)]
 pub struct ModelRequest {
     pub messages: Vec<Turn>,
+    /// The tools the model may call; sent only when there are any.
+    pub tools: Vec<ToolSpec>,
     /// The cap on the reply's length, sent as `max_tokens`.
     pub max_tokens: u32,
     /// The most code points of reply the caller will take (it stops reading
@@ -86,8 +139,17 @@ pub enum ModelError {
     ReplyTimeout(Duration),
 }
 
-/// Pieces of the reply as the model writes them.
-pub type Deltas = BoxStream<'static, Result<String, ModelError>>;
+/// One piece of a model's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Text, as the model writes it.
+    Text(String),
+    /// The calls the model asked for, whole; at most once, after its text.
+    Calls(Vec<ToolCall>),
+}
+
+/// The pieces of the reply as the model writes them.
+pub type Deltas = BoxStream<'static, Result<Piece, ModelError>>;
 
 #[async_trait]
 pub trait ModelClient: Send + Sync {
@@ -201,8 +263,8 @@ impl ModelRegistry {
     }
 }
 
-/// Runs `request` on `client` under `limits`: the first piece of text must
-/// come within the first-token timeout and the whole reply within the reply
+/// Runs `request` on `client` under `limits`: the first piece of text (or
+/// the tool calls) must come within the first-token timeout and the whole reply within the reply
 /// timeout, both counted from now; the stream then ends with the error.
 pub fn guarded(client: Arc<dyn ModelClient>, request: ModelRequest, limits: ModelLimits) -> Deltas {
     let start = Instant::now();
@@ -245,9 +307,12 @@ pub fn guarded(client: Arc<dyn ModelClient>, request: ModelRequest, limits: Mode
                 Err(_) => Some((Err(expired(got_text)), State::Done)),
                 Ok(None) => None,
                 Ok(Some(Err(e))) => Some((Err(e), State::Done)),
-                Ok(Some(Ok(text))) => {
-                    got_text |= !text.is_empty();
-                    Some((Ok(text), State::Streaming(deltas, got_text)))
+                Ok(Some(Ok(piece))) => {
+                    got_text |= match &piece {
+                        Piece::Text(text) => !text.is_empty(),
+                        Piece::Calls(_) => true,
+                    };
+                    Some((Ok(piece), State::Streaming(deltas, got_text)))
                 }
             }
         },

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt};
 
-use super::{Deltas, ModelClient, ModelError, ModelRequest, TurnRole};
+use super::{Deltas, ModelClient, ModelError, ModelRequest, Piece, TurnRole};
 
 pub struct OfflineResponder;
 
@@ -36,9 +36,9 @@ impl ModelClient for OfflineResponder {
             .map_or("", |t| t.content.as_str());
         let reply = reply_to(question);
         // Word by word, so clients see a stream as they would from a model.
-        let pieces: Vec<Result<String, ModelError>> = reply
+        let pieces: Vec<Result<Piece, ModelError>> = reply
             .split_inclusive(' ')
-            .map(|w| Ok(w.to_owned()))
+            .map(|w| Ok(Piece::Text(w.to_owned())))
             .collect();
         Ok(stream::iter(pieces).boxed())
     }
@@ -52,18 +52,20 @@ mod tests {
     #[tokio::test]
     async fn answers_deterministically_and_says_no_model_is_configured() {
         let request = ModelRequest {
-            messages: vec![Turn {
-                role: TurnRole::User,
-                content: "hello  there".into(),
-            }],
+            messages: vec![Turn::text(TurnRole::User, "hello  there")],
+            tools: vec![],
             max_tokens: 10,
             max_reply_chars: 100,
+        };
+        let text_of = |p: Piece| match p {
+            Piece::Text(t) => t,
+            Piece::Calls(_) => panic!("the offline responder calls no tools"),
         };
         let text: Vec<String> = OfflineResponder
             .stream(request.clone())
             .await
             .unwrap()
-            .map(Result::unwrap)
+            .map(|p| text_of(p.unwrap()))
             .collect()
             .await;
         let whole = text.concat();
@@ -74,7 +76,7 @@ mod tests {
             .stream(request)
             .await
             .unwrap()
-            .map(Result::unwrap)
+            .map(|p| text_of(p.unwrap()))
             .collect()
             .await;
         assert_eq!(again.concat(), whole);

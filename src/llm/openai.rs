@@ -5,18 +5,24 @@
 //! its `finish_reason` without `data: [DONE]`, and a server that ignores
 //! `stream` and answers with one JSON completion.
 //!
+//! Tool calls (docs/API.md §10) are offered as `tools` when the request has
+//! any, and read from the stream's fragments or the JSON completion's
+//! message by [`super::tool_calls`].
+//!
 //! Nothing the model sends is buffered without a bound: an error body is read
 //! up to [`ERROR_BODY_BYTES`], a JSON completion and each SSE line or event up
 //! to the request's [`ModelRequest::max_piece_bytes`].
 
+use std::collections::VecDeque;
+
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt};
-use serde::Serialize;
+use serde_json::Value;
 
-use super::chunks::whole_completion;
-pub use super::chunks::{parse_event, Chunk};
 use super::sse::{SseEvent, SseParser};
-use super::{Deltas, ModelClient, ModelEndpoint, ModelError, ModelRequest};
+use super::tool_calls::{fragments, CallAssembler, CallFragment};
+use super::wire::{error_text, request_body, whole_completion};
+use super::{Deltas, ModelClient, ModelEndpoint, ModelError, ModelRequest, Piece};
 
 pub struct OpenAiClient {
     http: reqwest::Client,
@@ -29,19 +35,51 @@ impl OpenAiClient {
     }
 }
 
-/// The request, serialised straight from the turns (no JSON tree).
-#[derive(Serialize)]
-struct RequestBody<'a> {
-    model: &'a str,
-    messages: Vec<RequestTurn<'a>>,
-    stream: bool,
-    max_tokens: u32,
+/// What one `data:` payload of the stream says.
+#[derive(Debug, PartialEq)]
+pub enum Chunk {
+    /// Text (possibly none), fragments of tool calls (possibly none), and
+    /// whether the model said it was finished.
+    Delta {
+        text: String,
+        calls: Vec<CallFragment>,
+        finished: bool,
+    },
+    /// `[DONE]`.
+    Done,
 }
 
-#[derive(Serialize)]
-struct RequestTurn<'a> {
-    role: &'static str,
-    content: &'a str,
+/// Reads one event of the stream.
+pub fn parse_event(event: &SseEvent) -> Result<Chunk, ModelError> {
+    let data = event.data.trim();
+    if data == "[DONE]" {
+        return Ok(Chunk::Done);
+    }
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| ModelError::Malformed(format!("{e}: {data:.200}")))?;
+    if let Some(error) = value.get("error") {
+        return Err(ModelError::Reported(error_text(error)));
+    }
+    let choice = value.get("choices").and_then(|c| c.get(0));
+    let text = choice
+        .and_then(|c| c.get("delta"))
+        .and_then(|d| d.get("content"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let calls = fragments(
+        choice
+            .and_then(|c| c.get("delta"))
+            .and_then(|d| d.get("tool_calls")),
+    )?;
+    let finished = choice
+        .and_then(|c| c.get("finish_reason"))
+        .is_some_and(|f| !f.is_null());
+    Ok(Chunk::Delta {
+        text,
+        calls,
+        finished,
+    })
 }
 
 #[async_trait]
@@ -51,19 +89,7 @@ impl ModelClient for OpenAiClient {
             "{}/chat/completions",
             self.endpoint.url.trim_end_matches('/')
         );
-        let body = RequestBody {
-            model: &self.endpoint.model,
-            messages: request
-                .messages
-                .iter()
-                .map(|t| RequestTurn {
-                    role: t.role.as_str(),
-                    content: &t.content,
-                })
-                .collect(),
-            stream: true,
-            max_tokens: request.max_tokens,
-        };
+        let body = request_body(&self.endpoint.model, &request);
         let mut req = self.http.post(&url).json(&body);
         if let Some(key) = &self.endpoint.api_key {
             req = req.bearer_auth(key);
@@ -98,8 +124,8 @@ impl ModelClient for OpenAiClient {
                     "a JSON completion longer than {limit} bytes"
                 )));
             }
-            let text = whole_completion(&bytes)?;
-            return Ok(stream::iter([Ok(text)]).boxed());
+            let pieces = whole_completion(&bytes)?;
+            return Ok(stream::iter(pieces.into_iter().map(Ok)).boxed());
         }
         Ok(deltas(response.bytes_stream().boxed(), limit))
     }
@@ -134,63 +160,88 @@ fn without_url(e: reqwest::Error) -> String {
 
 type Bytes = futures::stream::BoxStream<'static, Result<bytes::Bytes, reqwest::Error>>;
 
-/// Turns the response body into pieces of text, ending at the first
-/// `finish_reason` or `[DONE]`, or with [`ModelError::Incomplete`] when the
-/// body ends before either. A line or event longer than `limit` bytes ends it
-/// as malformed.
-fn deltas(body: Bytes, limit: usize) -> Deltas {
+/// Turns the response body into pieces: text as it comes, then the tool
+/// calls assembled from their fragments (when there are any), ending at the
+/// first `finish_reason` or `[DONE]`, or with [`ModelError::Incomplete`] when
+/// the body ends before either. A line or event longer than `limit` bytes,
+/// or calls the assembler refuses, end it as malformed.
+pub(super) fn deltas(body: Bytes, limit: usize) -> Deltas {
     struct State {
         body: Bytes,
         parser: SseParser,
-        pending: std::collections::VecDeque<SseEvent>,
+        pending: VecDeque<SseEvent>,
+        calls: CallAssembler,
+        /// What is ready to go out, in order.
+        out: VecDeque<Result<Piece, ModelError>>,
         ended: bool,
         done: bool,
+    }
+    impl State {
+        fn fail(&mut self, e: ModelError) {
+            self.out.push_back(Err(e));
+            self.done = true;
+        }
+        /// The model finished: its calls, if it made any, go last.
+        fn complete(&mut self) {
+            self.done = true;
+            let calls = std::mem::take(&mut self.calls);
+            if !calls.is_empty() {
+                self.out.push_back(calls.finish().map(Piece::Calls));
+            }
+        }
     }
     let state = State {
         body,
         parser: SseParser::with_limit(limit),
-        pending: Default::default(),
+        pending: VecDeque::new(),
+        calls: CallAssembler::new(),
+        out: VecDeque::new(),
         ended: false,
         done: false,
     };
     stream::unfold(state, move |mut s| async move {
         loop {
+            if let Some(item) = s.out.pop_front() {
+                return Some((item, s));
+            }
             if s.done {
                 return None;
             }
             if let Some(event) = s.pending.pop_front() {
                 match parse_event(&event) {
-                    Err(e) => {
-                        s.done = true;
-                        return Some((Err(e), s));
-                    }
-                    Ok(Chunk::Done) => return None,
-                    Ok(Chunk::Delta { text, finished }) => {
-                        s.done = finished;
+                    Err(e) => s.fail(e),
+                    Ok(Chunk::Done) => s.complete(),
+                    Ok(Chunk::Delta {
+                        text,
+                        calls,
+                        finished,
+                    }) => {
                         if !text.is_empty() {
-                            return Some((Ok(text), s));
+                            s.out.push_back(Ok(Piece::Text(text)));
                         }
-                        continue;
+                        let fed = calls.into_iter().try_for_each(|f| s.calls.feed(f));
+                        match fed {
+                            Err(e) => s.fail(e),
+                            Ok(()) if finished => s.complete(),
+                            Ok(()) => {}
+                        }
                     }
                 }
+                continue;
             }
             if s.ended {
-                s.done = true;
-                return Some((Err(ModelError::Incomplete), s));
+                s.fail(ModelError::Incomplete);
+                continue;
             }
             match s.body.next().await {
                 Some(Ok(bytes)) => {
                     s.pending.extend(s.parser.feed(&bytes));
                     if s.parser.overflowed() && s.pending.is_empty() {
-                        s.done = true;
                         let e = format!("a stream line or event longer than {limit} bytes");
-                        return Some((Err(ModelError::Malformed(e)), s));
+                        s.fail(ModelError::Malformed(e));
                     }
                 }
-                Some(Err(e)) => {
-                    s.done = true;
-                    return Some((Err(ModelError::Unreachable(without_url(e))), s));
-                }
+                Some(Err(e)) => s.fail(ModelError::Unreachable(without_url(e))),
                 None => {
                     s.ended = true;
                     s.pending.extend(s.parser.finish());
@@ -205,13 +256,64 @@ fn deltas(body: Bytes, limit: usize) -> Deltas {
 mod tests {
     use super::*;
 
+    fn event(data: &str) -> SseEvent {
+        SseEvent {
+            event: None,
+            data: data.into(),
+        }
+    }
+
+    #[test]
+    fn reads_the_known_quirks() {
+        let null_first = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null},"finish_reason":null}]}"#;
+        assert_eq!(
+            parse_event(&event(null_first)).unwrap(),
+            Chunk::Delta {
+                text: String::new(),
+                calls: vec![],
+                finished: false
+            }
+        );
+        let usage_only = r#"{"choices":[],"usage":{"prompt_tokens":1}}"#;
+        assert_eq!(
+            parse_event(&event(usage_only)).unwrap(),
+            Chunk::Delta {
+                text: String::new(),
+                calls: vec![],
+                finished: false
+            }
+        );
+        let last = r#"{"choices":[{"delta":{"content":"!"},"finish_reason":"stop"}]}"#;
+        assert_eq!(
+            parse_event(&event(last)).unwrap(),
+            Chunk::Delta {
+                text: "!".into(),
+                calls: vec![],
+                finished: true
+            }
+        );
+        assert_eq!(parse_event(&event("[DONE]")).unwrap(), Chunk::Done);
+        assert!(matches!(
+            parse_event(&event(r#"{"error":{"message":"overloaded"}}"#)),
+            Err(ModelError::Reported(m)) if m == "overloaded"
+        ));
+        assert!(parse_event(&event("not json")).is_err());
+    }
+
+    fn text_of(piece: Piece) -> String {
+        match piece {
+            Piece::Text(text) => text,
+            Piece::Calls(calls) => panic!("no calls expected, got {calls:?}"),
+        }
+    }
+
     async fn collect(body: &'static [&'static str]) -> Vec<Result<String, String>> {
         let chunks = stream::iter(
             body.iter()
                 .map(|s| Ok(bytes::Bytes::from_static(s.as_bytes()))),
         );
         deltas(chunks.boxed(), 1000)
-            .map(|r| r.map_err(|e| e.to_string()))
+            .map(|r| r.map(text_of).map_err(|e| e.to_string()))
             .collect()
             .await
     }
@@ -247,7 +349,7 @@ mod tests {
             })),
         );
         let got: Vec<_> = deltas(endless.boxed(), 1000)
-            .map(|r| r.map_err(|e| e.to_string()))
+            .map(|r| r.map(text_of).map_err(|e| e.to_string()))
             .collect()
             .await;
         assert_eq!(got.len(), 2, "{got:?}");

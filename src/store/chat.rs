@@ -150,3 +150,25 @@ pub trait ChatStore: Send + Sync {
         owner: &str,
     ) -> StoreResult<()>;
 }
+
+/// A `tool` message to store (docs/API.md §10): a model's calls or a call's result.
+#[derive(Debug, Clone)]
+pub struct NewToolMessage {
+    pub content: String,
+    pub part: crate::domain::ToolPart,
+}
+
+/// The tool messages of a reply, written while it is generated.
+#[async_trait]
+pub trait ToolMessages: Send + Sync {
+    /// Stores `messages` in order, in one transaction, as the conversation's
+    /// next messages (`message_count` and `updated_at` move with them), and
+    /// returns them as stored.
+    async fn append_tool_messages(
+        &self,
+        company_id: &str,
+        conversation_id: &str,
+        messages: &[NewToolMessage],
+        now: i64,
+    ) -> StoreResult<Vec<Message>>;
+}

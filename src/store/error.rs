@@ -10,6 +10,8 @@ pub enum UniqueKey {
     UserExternalId,
     /// A company's knowledge documents have distinct `external_id`s.
     DocumentExternalId,
+    /// An agent's tools have distinct names.
+    ToolName,
     /// Any other key: the ids we mint are unique, so meeting one is a bug.
     Other,
 }
@@ -72,6 +74,10 @@ fn unique_key(constraint: Option<&str>, message: &str) -> UniqueKey {
             && message.ends_with("knowledge_documents.company_id, knowledge_documents.external_id"))
     {
         UniqueKey::DocumentExternalId
+    } else if constraint == Some("tools_name_per_agent")
+        || (constraint.is_none() && message.ends_with("tools.agent_id, tools.name"))
+    {
+        UniqueKey::ToolName
     } else {
         UniqueKey::Other
     }

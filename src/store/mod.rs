@@ -26,6 +26,7 @@ mod rights;
 mod rows;
 mod sql;
 mod tenants;
+mod tools;
 mod usage;
 mod webhooks;
 // Operations: backups.
@@ -38,7 +39,7 @@ use crate::domain::{CustomerUser, Field, UserChanges};
 pub use crate::domain::UserFilter;
 
 pub use backup::{backup_sqlite, BackupReport};
-pub use chat::{BeginReply, ChatOwner, ChatStore, Lease};
+pub use chat::{BeginReply, ChatOwner, ChatStore, Lease, NewToolMessage, ToolMessages};
 pub use copy::{copy_store, schema_drift, CopyReport, Progress};
 pub use dialect::{Backend, ConnectError, ConnectOptions};
 pub use error::{StoreError, StoreResult, UniqueKey};
@@ -50,6 +51,7 @@ pub use recipes::{EncodeUser, ExportChunks, ExportRow, ExportUser, EXPORT_CHUNK}
 pub use rights::{After, UserRights};
 pub use sql::SqlStore;
 pub use tenants::TenantStore;
+pub use tools::{ToolChanges, ToolStore};
 pub use usage::{PoolUsage, PoolWatch};
 pub use webhooks::{AttemptOutcome, DeliveryQueue, LeasedDelivery, WebhookChanges, WebhookStore};
 
@@ -110,17 +112,20 @@ pub struct KeyProof<'a> {
 /// events, webhook endpoints and their deliveries in [`EventStore`],
 /// [`WebhookStore`] and [`DeliveryQueue`]; erasure and the data export's
 /// reads (docs/API.md §12) in [`UserRights`]; `Idempotency-Key` answers in
-/// [`IdempotencyStore`].
+/// [`IdempotencyStore`]; agent tools in
+/// [`ToolStore`].
 pub trait Store:
     UserRecipes
     + UserRights
     + ChatStore
+    + ToolMessages
     + TenantStore
     + KnowledgeStore
     + EventStore
     + WebhookStore
     + DeliveryQueue
     + IdempotencyStore
+    + ToolStore
     + Send
     + Sync
     + 'static

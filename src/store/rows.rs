@@ -2,7 +2,7 @@
 
 use crate::domain::{
     Agent, ApiKeyRecord, Company, Conversation, CustomerUser, Environment, Message, Metadata,
-    Permissions, Role,
+    Permissions, Role, ToolPart,
 };
 
 pub(super) const USER_COLUMNS: &str =
@@ -13,7 +13,8 @@ pub(super) const AGENT_COLUMNS: &str =
 pub(super) const COMPANY_COLUMNS: &str = "id, name, active, created_at";
 pub(super) const CONVERSATION_COLUMNS: &str =
     "company_id, id, customer_user_id, agent_id, title, message_count, created_at, updated_at";
-pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, created_at, sources";
+pub(super) const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, role, content, created_at, sources, tool";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -178,6 +179,8 @@ pub(super) struct MessageRow {
     pub(super) content: String,
     pub(super) created_at: i64,
     pub(super) sources: Option<String>,
+    /// A tool message's call or result, as JSON (`ToolPart::to_stored`).
+    pub(super) tool: Option<String>,
 }
 
 impl From<MessageRow> for Message {
@@ -197,6 +200,9 @@ impl From<MessageRow> for Message {
             content: r.content,
             created_at: r.created_at,
             sources,
+            tool: (role == Role::Tool)
+                .then(|| r.tool.as_deref().and_then(ToolPart::from_stored))
+                .flatten(),
         }
     }
 }

@@ -189,6 +189,8 @@ mod recipes;
 mod rights;
 mod tenants;
 mod token_sql;
+mod tool_messages;
+mod tools;
 mod user_sql;
 
 use user_sql::{user_sets, user_where, NameLookup, DENSE_NAME_MATCHES};

@@ -139,6 +139,7 @@ fn lower_layers_never_name_http_types() {
         "chat",
         "events",
         "knowledge",
+        "tools",
         "outbound",
         "signing",
         "store",
@@ -181,7 +182,7 @@ fn top_level_modules_depend_downwards_only() {
     let rank = |name: &str| match name {
         "domain" => 0,
         "store" | "llm" | "outbound" | "signing" => 1,
-        "knowledge" => 2,
+        "knowledge" | "tools" => 2,
         "auth" | "chat" | "events" | "limits" => 3,
         "app" => 4,
         "error" => 5,

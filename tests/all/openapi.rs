@@ -74,6 +74,12 @@ async fn every_route_is_described_with_its_credentials() {
         "POST /rest/v1/chat/conversations",
         "GET /rest/v1/chat/conversations/{id}/messages",
         "POST /rest/v1/chat/conversations/{id}/messages",
+        "POST /rest/v1/agents/{id}/tools",
+        "GET /rest/v1/agents/{id}/tools",
+        "GET /rest/v1/tools/{id}",
+        "PATCH /rest/v1/tools/{id}",
+        "DELETE /rest/v1/tools/{id}",
+        "POST /rest/v1/tools/{id}/rotate-secret",
     ] {
         assert!(names.contains(&route), "{route} is not in the document");
     }
@@ -164,6 +170,24 @@ async fn the_document_states_the_bounds_the_server_enforces() {
     assert_eq!(
         schemas["TokenRequest"]["properties"]["userId"]["maxLength"],
         json!(255)
+    );
+
+    // A tool's bounds (docs/API.md §10.1).
+    let tool = &schemas["CreateToolBody"]["properties"];
+    assert_eq!(
+        (
+            &tool["timeout_ms"]["minimum"],
+            &tool["timeout_ms"]["maximum"]
+        ),
+        (&json!(100), &json!(30000))
+    );
+    assert_eq!(tool["name"]["pattern"], json!("^[a-zA-Z0-9_-]{1,64}$"));
+    assert_eq!(
+        (
+            &tool["description"]["minLength"],
+            &tool["description"]["maxLength"]
+        ),
+        (&json!(1), &json!(1024))
     );
 
     // A bad bulk item fails alone (200), so the request takes any item.

@@ -9,7 +9,7 @@ use crate::harness::fake_model;
 use chat::{history, scene};
 use fake_model::FakeModel;
 use performchat::app::Config;
-use performchat::chat::{post_message, ReplyEvent, REPLY_QUEUE};
+use performchat::chat::{post_message, Grants, ReplyEvent, REPLY_QUEUE};
 use performchat::domain::MessageContent;
 use performchat::llm::ModelLimits;
 use performchat::store::{Store, TenantStore};
@@ -31,7 +31,7 @@ backend_tests! {
         let user = app.store.get_user(&s.t.company, &s.user).await.unwrap().unwrap();
         let agent = app.store.get_agent(&s.t.company, &s.agent).await.unwrap().unwrap();
         let question = MessageContent::parse("everything, please".into()).unwrap();
-        let started = post_message(&app.state.chat, &user, &agent, &s.conv, &question, false, true)
+        let started = post_message(&app.state.chat, &user, &agent, &s.conv, &question, Grants::default(), true)
             .await
             .unwrap();
         // Nobody reads `started.events` until the reply is stored.
@@ -41,6 +41,7 @@ backend_tests! {
         while let Some(event) = events.recv().await {
             match event {
                 ReplyEvent::Delta(_) => deltas += 1,
+                ReplyEvent::ToolCall(_) | ReplyEvent::ToolResult(_) => {}
                 ReplyEvent::Done(_) | ReplyEvent::Failed(_) => ended = true,
             }
         }
@@ -57,7 +58,7 @@ backend_tests! {
         let user = app.store.get_user(&s.t.company, &s.user).await.unwrap().unwrap();
         let agent = app.store.get_agent(&s.t.company, &s.agent).await.unwrap().unwrap();
         let question = MessageContent::parse("go".into()).unwrap();
-        let mut events = post_message(&app.state.chat, &user, &agent, &s.conv, &question, false, true)
+        let mut events = post_message(&app.state.chat, &user, &agent, &s.conv, &question, Grants::default(), true)
             .await
             .unwrap()
             .events;
@@ -67,6 +68,7 @@ backend_tests! {
                 ReplyEvent::Delta(piece) => text.push_str(&piece),
                 ReplyEvent::Done(reply) => break reply,
                 ReplyEvent::Failed(e) => panic!("{e:?}"),
+                other => panic!("no tools here: {other:?}"),
             }
         };
         assert_eq!(text, stored.content);

@@ -85,7 +85,7 @@ fn verifies(secret: &str, r: &Received) -> bool {
 
 /// The official library's verdict on each (secret, delivery); None when
 /// PyPI cannot be reached to install it.
-fn official_verdict(cases: &[(&str, &Received)]) -> Option<String> {
+pub(crate) fn official_verdict(cases: &[(&str, &Received)]) -> Option<String> {
     let python = official_python()?;
     let list: Vec<Value> = cases
         .iter()

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::bearer::{ChatBody, ChatUser};
 use crate::app::SharedState;
-use crate::chat::{post_message, ReplyEvent};
+use crate::chat::{post_message, Grants, ReplyEvent};
 use crate::domain::MessageContent;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::PathId;
@@ -45,15 +45,16 @@ fn wants_sse(headers: &HeaderMap) -> bool {
 }
 
 /// Stores the question and answers with the reply. With
-/// `Accept: text/event-stream`: 200 and events `user_message`, `delta`…,
-/// then `assistant_message` or `error`. Otherwise 201 with both messages, or
+/// `Accept: text/event-stream`: 200 and events `user_message`, `delta`…
+/// (with `tool_call` / `tool_result` as tools run), then `assistant_message`
+/// or `error`. Otherwise 201 with both messages, or
 /// 502 `Language model unavailable` (the question stays stored).
 #[utoipa::path(post, path = "/conversations/{id}/messages", tag = "chat",
     security(("chat_token" = [])),
     params(("id" = String, Path, description = "Conversation id (conv_…)")),
     request_body = NewMessage,
     responses(
-        (status = 200, description = "SSE: user_message, delta…, assistant_message | error", content_type = "text/event-stream"),
+        (status = 200, description = "SSE: user_message, delta… (tool_call, tool_result), assistant_message | error", content_type = "text/event-stream"),
         (status = 201, body = Exchange),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "A reply is already being generated", body = ErrorBody),
@@ -72,7 +73,10 @@ pub async fn post(
     // spends the customer user's `chat` budget (docs/API.md §0.4), and a rejected one
     // (429) stores nothing.
     limits.enforce(&state, Policy::Chat, &t.user.id).await?;
-    let rag = t.claims.allows(crate::domain::Permission::RagAccess);
+    let grants = Grants {
+        rag_access: t.claims.allows(crate::domain::Permission::RagAccess),
+        tools_use: t.claims.allows(crate::domain::Permission::ToolsUse),
+    };
     let streaming = wants_sse(&headers);
     let started = post_message(
         &state.chat,
@@ -80,7 +84,7 @@ pub async fn post(
         &t.agent,
         &id,
         &content,
-        rag,
+        grants,
         streaming,
     )
     .await?;
@@ -97,7 +101,7 @@ pub async fn post(
     let mut events = started.events;
     while let Some(event) = events.recv().await {
         match event {
-            ReplyEvent::Delta(_) => {}
+            ReplyEvent::Delta(_) | ReplyEvent::ToolCall(_) | ReplyEvent::ToolResult(_) => {}
             ReplyEvent::Done(reply) => {
                 let body = Exchange {
                     user_message: question,
@@ -147,6 +151,18 @@ fn sse(
                 Some(ReplyEvent::Delta(text)) => {
                     (json_event("delta", &Delta { content: &text }), false)
                 }
+                Some(ReplyEvent::ToolCall(call)) => (
+                    json_event("tool_call", &crate::http::views::ToolCallView::from(*call)),
+                    false,
+                ),
+                // The tool's answer stays out of the stream: it is for the model.
+                Some(ReplyEvent::ToolResult(ended)) => (
+                    json_event(
+                        "tool_result",
+                        &json!({ "id": ended.id, "name": ended.name, "status": ended.status.as_str() }),
+                    ),
+                    false,
+                ),
                 Some(ReplyEvent::Done(reply)) => (
                     json_event("assistant_message", &MessageView::from(*reply)),
                     true,

@@ -112,6 +112,7 @@ pub(super) const TABLES: &[Table] = &[
             ("content", Kind::Text),
             ("created_at", Kind::Int),
             ("sources", Kind::Text),
+            ("tool", Kind::Text),
         ],
     },
     Table {
@@ -180,6 +181,28 @@ pub(super) const TABLES: &[Table] = &[
             ("customer_user_id", Kind::Text),
             ("data", Kind::Text),
             ("created_at", Kind::Int),
+        ],
+    },
+    // Agent tools are the company's settings, secrets included: a copy
+    // keeps calling the same endpoints with the same signatures.
+    Table {
+        name: "tools",
+        key: &["company_id", "id"],
+        columns: &[
+            ("company_id", Kind::Text),
+            ("id", Kind::Text),
+            ("agent_id", Kind::Text),
+            ("name", Kind::Text),
+            ("description", Kind::Text),
+            ("parameters", Kind::Text),
+            ("url", Kind::Text),
+            ("timeout_ms", Kind::Int),
+            ("active", Kind::Bool),
+            ("secret", Kind::Text),
+            ("previous_secret", Kind::Text),
+            ("previous_until", Kind::Int),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
         ],
     },
 ];

@@ -13,6 +13,18 @@
 //! - `flood`: [`FLOOD_BYTES`] of text in 1 KiB pieces, ignoring `max_tokens`,
 //!   then `finish_reason` and `[DONE]`; sent as the reader takes it, and
 //!   stopped when the reader hangs up.
+//! - `tool` (function calling, as the conformance suite's `fake-tool`): when
+//!   offered tools and the last message is the user's, calls the first tool
+//!   with `{"query": <that message>}` (id, then the arguments in three
+//!   fragments, `finish_reason` `tool_calls`); when the last message is a
+//!   tool result, "Tool said: <the results joined by ` | `>"; else as `echo`.
+//! - `tooltwo`: the same, but two calls at once, to the first two tools (or
+//!   the first twice), their fragments interleaved by `index`.
+//! - `toolloop`: calls the first tool whenever offered tools; without them,
+//!   "Done after <n> results" (n: the tool messages it was given).
+//! - `toolfail`: calls as `tool` does, then answers the results with a 500.
+//!
+//! Call ids are `call_<n>`, counted per server.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -29,6 +41,7 @@ use tokio::sync::{Notify, Semaphore};
 
 struct Shared {
     requests: Mutex<Vec<Value>>,
+    calls: std::sync::atomic::AtomicUsize,
     arrived: Notify,
     gate: Semaphore,
 }
@@ -50,6 +63,7 @@ impl FakeModel {
     pub async fn start() -> FakeModel {
         let shared = Arc::new(Shared {
             requests: Mutex::default(),
+            calls: Default::default(),
             arrived: Notify::new(),
             gate: Semaphore::new(0),
         });
@@ -83,7 +97,7 @@ impl FakeModel {
             .map(|m| {
                 (
                     m["role"].as_str().unwrap().to_owned(),
-                    m["content"].as_str().unwrap().to_owned(),
+                    m["content"].as_str().unwrap_or_default().to_owned(),
                 )
             })
             .collect()
@@ -156,6 +170,9 @@ async fn completions(State(shared): State<Arc<Shared>>, Json(body): Json<Value>)
     if model == "flood" {
         return flood();
     }
+    if let Some(answer) = tool_answer(&shared, &model, &body) {
+        return answer;
+    }
     let (tx, rx) = mpsc::unbounded::<Result<Bytes, Infallible>>();
     let send = move |b: Bytes| {
         let _ = tx.unbounded_send(Ok(b));
@@ -197,5 +214,113 @@ async fn completions(State(shared): State<Arc<Shared>>, Json(body): Json<Value>)
     Response::builder()
         .header("content-type", "text/event-stream")
         .body(Body::from_stream(rx))
+        .unwrap()
+}
+
+/// The function-calling modes' answer, when it is a call or a reply to
+/// results; `None` leaves the request to the text modes.
+fn tool_answer(shared: &Shared, model: &str, body: &Value) -> Option<Response> {
+    if !matches!(model, "tool" | "tooltwo" | "toolloop" | "toolfail") {
+        return None;
+    }
+    let empty = Vec::new();
+    let messages = body["messages"].as_array().unwrap_or(&empty);
+    let tools: Vec<&str> = body["tools"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    let last = messages.last().cloned().unwrap_or_default();
+    let results: Vec<&str> = messages
+        .iter()
+        .rev()
+        .take_while(|m| m["role"] == "tool")
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    let call_one = |tool: &str, query: &str| {
+        let n = shared
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (
+            format!("call_{n}"),
+            tool.to_owned(),
+            json!({ "query": query }).to_string(),
+        )
+    };
+    let text = match model {
+        "toolloop" if !tools.is_empty() => {
+            return Some(stream_calls(vec![call_one(tools[0], "again")]));
+        }
+        "toolloop" => {
+            let n = messages.iter().filter(|m| m["role"] == "tool").count();
+            format!("Done after {n} results")
+        }
+        _ if !tools.is_empty() && last["role"] == "user" => {
+            let query = last["content"].as_str().unwrap_or_default();
+            let calls = if model == "tooltwo" {
+                let second = tools.get(1).unwrap_or(&tools[0]);
+                vec![call_one(tools[0], query), call_one(second, "second")]
+            } else {
+                vec![call_one(tools[0], query)]
+            };
+            return Some(stream_calls(calls));
+        }
+        "toolfail" if last["role"] == "tool" => {
+            let err = json!({ "error": { "message": "model crashed", "type": "server_error" } });
+            return Some((StatusCode::INTERNAL_SERVER_ERROR, Json(err)).into_response());
+        }
+        _ if last["role"] == "tool" => {
+            let mut results = results;
+            results.reverse();
+            format!("Tool said: {}", results.join(" | "))
+        }
+        _ => return None,
+    };
+    let mut out = vec![chunk(json!({ "role": "assistant", "content": null }), None)];
+    let chars: Vec<char> = text.chars().collect();
+    for piece in chars.chunks(4) {
+        out.push(chunk(
+            json!({ "content": piece.iter().collect::<String>() }),
+            None,
+        ));
+    }
+    out.push(chunk(json!({}), Some("stop")));
+    out.push(Bytes::from("data: [DONE]\n\n"));
+    Some(sse(out))
+}
+
+/// Calls (id, name, arguments) streamed as OpenAI streams them: each call's
+/// id and name first, then its arguments in three fragments, the calls'
+/// fragments interleaved by index.
+fn stream_calls(calls: Vec<(String, String, String)>) -> Response {
+    let mut out = vec![chunk(json!({ "role": "assistant", "content": null }), None)];
+    for (i, (id, name, _)) in calls.iter().enumerate() {
+        out.push(chunk(
+            json!({ "tool_calls": [{ "index": i, "id": id, "type": "function",
+                "function": { "name": name, "arguments": "" } }] }),
+            None,
+        ));
+    }
+    for part in 0..3 {
+        for (i, (_, _, args)) in calls.iter().enumerate() {
+            let size = args.chars().count().div_ceil(3);
+            let piece: String = args.chars().skip(part * size).take(size).collect();
+            out.push(chunk(
+                json!({ "tool_calls": [{ "index": i, "function": { "arguments": piece } }] }),
+                None,
+            ));
+        }
+    }
+    out.push(chunk(json!({}), Some("tool_calls")));
+    out.push(Bytes::from("data: [DONE]\n\n"));
+    sse(out)
+}
+
+fn sse(chunks: Vec<Bytes>) -> Response {
+    let body = futures::stream::iter(chunks.into_iter().map(Ok::<_, Infallible>));
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(body))
         .unwrap()
 }

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod limits;
 pub mod nodes;
 pub mod receiver;
+pub mod tool_endpoint;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -159,7 +159,7 @@ fn sse(
                 Some(ReplyEvent::ToolResult(ended)) => (
                     json_event(
                         "tool_result",
-                        &json!({ "id": ended.id, "name": ended.name, "status": ended.status.as_str() }),
+                        &serde_json::json!({ "id": ended.id, "name": ended.name, "status": ended.status.as_str() }),
                     ),
                     false,
                 ),

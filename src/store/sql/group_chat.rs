@@ -263,6 +263,7 @@ fn insert_message(
                 content: r.get(3)?,
                 created_at: r.get(4)?,
                 sources: r.get(5)?,
+                tool: r.get(6)?,
             })
         })
 }

@@ -14,7 +14,7 @@ use utoipa::openapi::schema::{Object, Schema, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 
 use super::idempotency::document_idempotency;
 
@@ -243,19 +243,23 @@ fn add_common_errors(op: &mut Operation, api_key: bool) {
     ];
     common.retain(|(status, _)| !op.responses.responses.contains_key(*status));
     for (status, description) in common {
-        let response = ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ErrorBody")))
-                    .build(),
-            )
-            .build();
         op.responses
             .responses
-            .insert(status.into(), RefOr::T(response));
+            .insert(status.into(), RefOr::T(error_response(description)));
     }
+}
+
+/// An error answer: `description`, with the error body.
+pub(crate) fn error_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
 }
 
 /// `expiresIn` as a pattern that admits exactly the lifetimes the server

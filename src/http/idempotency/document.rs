@@ -5,9 +5,10 @@
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
+use utoipa::openapi::{RefOr, Required};
 
 use crate::domain::idempotency::{IN_PROGRESS, MAX_IDEMPOTENCY_KEY, REUSED};
+use crate::http::openapi::error_response;
 
 /// Adds the header, its answers and the replay header to `op`, an API-key
 /// `POST`, `PUT`, `PATCH` or `DELETE`.
@@ -54,18 +55,9 @@ pub(crate) fn document_idempotency(op: &mut Operation) {
             }
             Some(RefOr::Ref(_)) => {}
             None => {
-                let response = ResponseBuilder::new()
-                    .description(message)
-                    .content(
-                        "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("ErrorBody")))
-                            .build(),
-                    )
-                    .build();
                 op.responses
                     .responses
-                    .insert(status.into(), RefOr::T(response));
+                    .insert(status.into(), RefOr::T(error_response(message)));
             }
         }
     }

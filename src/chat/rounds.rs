@@ -73,8 +73,15 @@ impl Job {
         let mut round = 0;
         loop {
             let offer = !specs.is_empty() && round < MAX_TOOL_ROUNDS;
+            // Without tools this round is the last: the input moves into the
+            // request, so the reply's stream does not hold a second copy.
+            let messages = if offer {
+                turns.clone()
+            } else {
+                std::mem::take(&mut turns)
+            };
             let request = ModelRequest {
-                messages: turns.clone(),
+                messages,
                 tools: if offer { specs.clone() } else { Vec::new() },
                 max_tokens: limits.max_tokens,
                 max_reply_chars: limits.max_reply_chars,

@@ -57,7 +57,16 @@ signOutButton.addEventListener('click', () => {
   signInForm();
 });
 
+// Each route() is one render; a section shows its page only if no later
+// route() began while it waited for its data (a slow overview must not
+// replace the Users page a quick click has already asked for).
+let renders = 0;
+
 async function route() {
+  const render = ++renders;
+  const current = (title, ...content) => {
+    if (render === renders) show(title, ...content);
+  };
   const key = currentKey();
   if (!key) return signInForm();
   if (!allowed) {
@@ -77,7 +86,7 @@ async function route() {
     if (link.getAttribute('href') === `#/${section}`) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  const ctx = { show, allowed, params };
+  const ctx = { show: current, allowed, params };
   try {
     if (section === 'users' && id) return await userDetail(ctx, decodeURIComponent(id));
     if (section === 'users') return await users(ctx);
@@ -94,7 +103,7 @@ async function route() {
     if (allowed.webhooksWrite) return await webhooks(ctx);
     return await overview(ctx);
   } catch (e) {
-    show('Something went wrong', alertBox(e.message));
+    current('Something went wrong', alertBox(e.message));
   }
 }
 

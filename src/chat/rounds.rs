@@ -233,10 +233,6 @@ impl Job {
         };
         let ToolOutcome { status, content } =
             crate::tools::call(&self.chat.tools, tool, invocation).await;
-        let status = match status {
-            crate::tools::ToolStatus::Ok => ToolStatus::Ok,
-            crate::tools::ToolStatus::Error => ToolStatus::Error,
-        };
         (status, content)
     }
 }

@@ -37,21 +37,8 @@ pub struct ToolInvocation<'a> {
     pub agent_id: &'a str,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolStatus {
-    Ok,
-    Error,
-}
-
-impl ToolStatus {
-    /// As stored and shown: `ok` | `error`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ToolStatus::Ok => "ok",
-            ToolStatus::Error => "error",
-        }
-    }
-}
+/// How a call ended; the same status a stored tool result carries.
+pub use crate::domain::ToolStatus;
 
 /// What goes back to the model as the `tool` message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,10 @@
 //! busy database), and `Idempotency-Key` on every API-key write. Applied by
 //! path, so a handler moved to another file keeps them.
 
+mod idempotency;
 mod text;
+
+use idempotency::document_idempotency;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,8 +18,6 @@ use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
-
-use super::idempotency::document_idempotency;
 
 pub const BASIC: &str = "basic";
 pub const KEY_ID_HEADER: &str = "api_key_id";

@@ -17,11 +17,10 @@
 //!    claim when its slot is dropped; a node that dies holding one leaves a
 //!    claim that lapses after its lease ([`lease`]).
 //!
-//! Submodules: `claim` (step 2), `document` (the OpenAPI additions), `prune`
-//! (forgetting answers after 24 h).
+//! Submodules: `claim` (step 2) and `prune` (forgetting answers after 24 h);
+//! what the OpenAPI document says of the header is in `http/openapi/idempotency.rs`.
 
 mod claim;
-mod document;
 mod prune;
 
 use std::convert::Infallible;
@@ -35,7 +34,6 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use futures::future::{BoxFuture, Either};
 
-pub(crate) use document::document_idempotency;
 pub use prune::{prune_once, spawn_pruning};
 
 use crate::domain::idempotency::{kept_status, KeptAnswer, IDEMPOTENCY_KEY, KEPT_HEADERS};

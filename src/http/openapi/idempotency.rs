@@ -7,8 +7,8 @@ use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Required};
 
+use super::error_response;
 use crate::domain::idempotency::{IN_PROGRESS, MAX_IDEMPOTENCY_KEY, REUSED};
-use crate::http::openapi::error_response;
 
 /// Adds the header, its answers and the replay header to `op`, an API-key
 /// `POST`, `PUT`, `PATCH` or `DELETE`.

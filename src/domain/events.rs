@@ -100,14 +100,30 @@ impl WebhookEndpoint {
     /// The secrets a delivery at `now` is signed with: the current one, and
     /// the previous one during the day after a rotation.
     pub fn signing_secrets(&self, now: i64) -> Vec<&str> {
-        let mut out = vec![self.secret.as_str()];
-        if let (Some(old), Some(until)) = (&self.previous_secret, self.previous_until) {
-            if now < until {
-                out.push(old);
-            }
-        }
-        out
+        secrets_in_force(
+            &self.secret,
+            self.previous_secret.as_deref(),
+            self.previous_until,
+            now,
+        )
     }
+}
+
+/// The rotation rule of webhook endpoints and agent tools alike: the
+/// current secret signs, and the previous one beside it until `until`.
+pub fn secrets_in_force<'a>(
+    secret: &'a str,
+    previous: Option<&'a str>,
+    until: Option<i64>,
+    now: i64,
+) -> Vec<&'a str> {
+    let mut out = vec![secret];
+    if let (Some(old), Some(until)) = (previous, until) {
+        if now < until {
+            out.push(old);
+        }
+    }
+    out
 }
 
 /// One attempt to deliver an event to an endpoint.

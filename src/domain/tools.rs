@@ -45,13 +45,15 @@ impl Tool {
     /// The secrets a call at `now` is signed with: the current one, and the
     /// previous one during the day after a rotation.
     pub fn signing_secrets(&self, now: i64) -> Vec<String> {
-        let mut out = vec![self.secret.clone()];
-        if let (Some(old), Some(until)) = (&self.previous_secret, self.previous_until) {
-            if now < until {
-                out.push(old.clone());
-            }
-        }
-        out
+        super::events::secrets_in_force(
+            &self.secret,
+            self.previous_secret.as_deref(),
+            self.previous_until,
+            now,
+        )
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
     }
 }
 

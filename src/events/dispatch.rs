@@ -1,11 +1,12 @@
 //! The webhook dispatcher, one per node. Work is shared through the
 //! database: each round turns newly committed events into deliveries
-//! (`WebhookStore::fan_out`, off the API's request path), then sends the due
-//! ones this node could lease. A lease outlives one attempt (the timeout is
-//! shorter), so a node that dies mid-delivery lets it lapse and another node
-//! sends the same event again with the same `webhook-id`. Each endpoint gets
-//! a few concurrent sends at most, and every send has a timeout, so a slow
-//! endpoint holds neither the others nor other companies' deliveries.
+//! (`DeliveryQueue::fan_out`, off the API's request path, a window per
+//! endpoint at a time), then sends the due ones this node could lease. A
+//! lease outlives one attempt (the timeout is shorter), so a node that dies
+//! mid-delivery lets it lapse and another node sends the same event again
+//! with the same `webhook-id`. Each endpoint gets a few concurrent sends at
+//! most, and every send has a timeout, so a slow endpoint holds neither the
+//! others nor other companies' deliveries.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,8 +44,12 @@ pub struct DispatchConfig {
     pub per_endpoint: usize,
     /// Concurrent sends from this node.
     pub in_flight: usize,
-    /// Events turned into deliveries per endpoint and round.
+    /// Events read from the feed per endpoint and round.
     pub fan_out_batch: u32,
+    /// Deliveries an endpoint may have queued and not yet failed; the rest
+    /// of its events wait in the feed (docs/EVENTS.md, "How fan-out is
+    /// paced").
+    pub fan_out_window: u32,
 }
 
 impl Default for DispatchConfig {
@@ -57,6 +62,16 @@ impl Default for DispatchConfig {
             per_endpoint: 4,
             in_flight: 64,
             fan_out_batch: 500,
+            // Refilled once half is sent, so 128 stay queued: 32 times a
+            // node's 4 concurrent sends to one endpoint, enough for 32
+            // nodes sending at once. A round comes as each send ends, so
+            // the refill follows within one round, while the 128 still
+            // queued last a good part of a second at the few hundred
+            // deliveries a second measured (docs/PERFORMANCE.md, "Events"):
+            // the senders do not wait for the fan-out. More would only write
+            // rows earlier than they can be sent; fewer, more and smaller
+            // fan-out transactions.
+            fan_out_window: 256,
         }
     }
 }
@@ -130,10 +145,19 @@ impl Dispatcher {
     /// One round; true when it found work (so the next comes at once).
     pub async fn round(self: &Arc<Self>) -> StoreResult<bool> {
         let now = now_ms();
-        let queued = self.store.fan_out(now, self.config.fan_out_batch).await?;
+        // A full window queues nothing here; the sends ending wake the
+        // rounds that refill it (`freed`), so a backlog drains at the send
+        // rate, not a window per idle poll.
+        let fanned = self
+            .store
+            .fan_out(now, self.config.fan_out_batch, self.config.fan_out_window)
+            .await?;
+        // Events passed without being queued (types nobody asked for) are
+        // work too: the next round reads on at once.
+        let moved = fanned.passed > 0;
         let free = self.slots.available_permits();
         if free == 0 {
-            return Ok(queued > 0);
+            return Ok(moved);
         }
         let busy: Vec<String> = {
             let sending = self.sending.lock().unwrap_or_else(|e| e.into_inner());
@@ -179,7 +203,7 @@ impl Dispatcher {
                 }
             }
         }
-        Ok(queued > 0 || started > 0)
+        Ok(moved || started > 0)
     }
 
     fn reserve(&self, endpoint: &str) -> bool {

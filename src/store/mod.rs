@@ -53,7 +53,9 @@ pub use sql::SqlStore;
 pub use tenants::TenantStore;
 pub use tools::{ToolChanges, ToolStore};
 pub use usage::{PoolUsage, PoolWatch};
-pub use webhooks::{AttemptOutcome, DeliveryQueue, LeasedDelivery, WebhookChanges, WebhookStore};
+pub use webhooks::{
+    AttemptOutcome, DeliveryQueue, FannedOut, LeasedDelivery, WebhookChanges, WebhookStore,
+};
 
 /// One page of a listing: `page` is 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -176,6 +176,7 @@ mod deliveries;
 mod events;
 mod export;
 mod export_pg;
+mod fan_out;
 mod fast;
 mod fts;
 mod group;

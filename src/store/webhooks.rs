@@ -40,6 +40,16 @@ pub struct AttemptOutcome {
     pub gone: bool,
 }
 
+/// What one fan-out did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FannedOut {
+    /// Deliveries queued.
+    pub queued: u64,
+    /// Events the endpoints' positions moved past: the queued ones and
+    /// those their endpoint did not ask for.
+    pub passed: u64,
+}
+
 #[async_trait]
 pub trait WebhookStore {
     /// Stores a new endpoint; it receives the events committed from now on.
@@ -87,10 +97,12 @@ pub trait WebhookStore {
 #[async_trait]
 pub trait DeliveryQueue {
     /// Turns the events committed since each active endpoint's position into
-    /// deliveries (at most `batch` events per endpoint), advancing the
-    /// positions in the same transaction; an endpoint another node is
-    /// working on is skipped. Returns the deliveries queued.
-    async fn fan_out(&self, now: i64, batch: u32) -> StoreResult<u64>;
+    /// deliveries, advancing the positions in the same transaction; an
+    /// endpoint another node is working on is skipped. Paced by `window`:
+    /// an endpoint gets more only while at most half of `window` of its
+    /// deliveries are pending (none of their attempts failed yet), then up to `window`; the
+    /// rest stays in the feed. At most `batch` events are read per endpoint.
+    async fn fan_out(&self, now: i64, batch: u32, window: u32) -> StoreResult<FannedOut>;
     /// Due, unleased deliveries, oldest first, not of the `busy` endpoints.
     async fn due_deliveries(
         &self,

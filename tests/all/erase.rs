@@ -207,7 +207,7 @@ backend_tests! {
         let r = app.post("/rest/v1/webhooks", t.body(json!({ "url": "http://127.0.0.1:9/hook", "events": ["*"] }))).await;
         assert_eq!(r.status, 201, "{}", r.text);
         let (_, user, _) = chatter(&app, &t, "roy", "secret-tears-in-rain").await;
-        app.store.fan_out(now_ms(), 1000).await.unwrap();
+        app.store.fan_out(now_ms(), 1000, 1000).await.unwrap();
         let sql = "SELECT COUNT(*) FROM webhook_deliveries WHERE company_id = $1 AND body LIKE '%secret-tears-in-rain%'";
         // The question, and the offline responder's reply quoting it.
         assert_eq!(scalar(&app, sql, &t.company).await, 2, "the deliveries hold the message before");
@@ -221,7 +221,7 @@ backend_tests! {
                       AND body LIKE '%\"type\":\"message.created\"%'";
         assert_eq!(scalar(&app, erased, &t.company).await, 2, "type kept, data scrubbed");
         // The deleted event is fanned out like any other.
-        app.store.fan_out(now_ms(), 1000).await.unwrap();
+        app.store.fan_out(now_ms(), 1000, 1000).await.unwrap();
         let deleted = "SELECT COUNT(*) FROM webhook_deliveries WHERE company_id = $1 AND body LIKE '%customer_user.deleted%'";
         assert_eq!(scalar(&app, deleted, &t.company).await, 1);
     }

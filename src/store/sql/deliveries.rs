@@ -1,31 +1,21 @@
 //! The deliveries queue in SQL, shared by SQLite and PostgreSQL.
 //!
-//! Fan-out: each active endpoint keeps its position in the feed's order;
-//! a node turns the events after it into deliveries and moves the position
-//! in one transaction, the endpoint row locked (PostgreSQL, skipping rows
-//! another node holds) and the move conditional on the position it read, so
-//! two nodes never queue an event twice. Sending: a node takes a delivery's
-//! lease with a conditional UPDATE (only one node's can match), so no
-//! delivery is sent by two nodes at once, and a dead node's lease lapses.
+//! Fan-out (each endpoint's share of the feed, a window at a time) is in
+//! fan_out.rs. Sending: a node takes a delivery's lease with a conditional
+//! UPDATE (only one node's can match), so no delivery is sent by two nodes
+//! at once, and a dead node's lease lapses. A delivery is `pending` until
+//! its first failed attempt, `retrying` after: only pending ones fill the
+//! endpoint's window, so deliveries waiting out a retry (up to hours) never
+//! hold back the events behind them.
 
 use async_trait::async_trait;
 
+use super::fan_out::{room, Endpoint};
 use super::{on_pool, SqlStore};
-use crate::domain::{delivery_body, new_id, render_data, IdKind};
-use crate::store::dialect::{feed_horizon_sql, skip_locked};
-use crate::store::webhooks::{AttemptOutcome, DeliveryQueue, LeasedDelivery};
+use crate::domain::{new_id, IdKind};
+use crate::store::dialect::feed_horizon_sql;
+use crate::store::webhooks::{AttemptOutcome, DeliveryQueue, FannedOut, LeasedDelivery};
 use crate::store::StoreResult;
-
-#[derive(sqlx::FromRow)]
-struct FeedRow {
-    id: String,
-    #[sqlx(rename = "type")]
-    kind: String,
-    created_at: i64,
-    data: String,
-    xid: i64,
-    seq: i64,
-}
 
 #[derive(sqlx::FromRow)]
 struct DeliveryRow {
@@ -48,111 +38,46 @@ impl SqlStore {
                 .await)?),
         }
     }
-
-    /// Fans out one endpoint's new events; the number of deliveries queued.
-    async fn fan_out_endpoint(
-        &self,
-        company_id: &str,
-        id: &str,
-        wanted: &[String],
-        horizon: i64,
-        now: i64,
-        batch: u32,
-    ) -> StoreResult<u64> {
-        let lock = format!(
-            "SELECT after_xid, after_seq FROM webhook_endpoints WHERE company_id = $1 AND id = $2 \
-             AND active{}",
-            skip_locked(self.backend)
-        );
-        on_pool!(&self.pools, write, |p| {
-            let mut tx = p.begin().await?;
-            let position: Option<(i64, i64)> = sqlx::query_as(&lock)
-                .bind(company_id)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((xid, seq)) = position else {
-                return Ok(0);
-            };
-            let rows: Vec<FeedRow> = sqlx::query_as(
-                "SELECT id, type, created_at, data, xid, seq FROM events WHERE company_id = $1 \
-                 AND (xid, seq) > ($2, $3) AND xid < $4 ORDER BY xid, seq LIMIT $5",
-            )
-            .bind(company_id)
-            .bind(xid)
-            .bind(seq)
-            .bind(horizon)
-            .bind(i64::from(batch))
-            .fetch_all(&mut *tx)
-            .await?;
-            let Some(last) = rows.last() else {
-                return Ok(0);
-            };
-            let moved = sqlx::query(
-                "UPDATE webhook_endpoints SET after_xid = $3, after_seq = $4 WHERE company_id = $1 \
-                 AND id = $2 AND after_xid = $5 AND after_seq = $6",
-            )
-            .bind(company_id)
-            .bind(id)
-            .bind(last.xid)
-            .bind(last.seq)
-            .bind(xid)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?;
-            if moved.rows_affected() == 0 {
-                // Another node moved it first: its deliveries stand.
-                return Ok(0);
-            }
-            let mut queued = 0;
-            for e in rows
-                .iter()
-                .filter(|e| wanted.iter().any(|w| w == "*" || *w == e.kind))
-            {
-                let body = delivery_body(&e.kind, e.created_at, render_data(&e.data));
-                sqlx::query(
-                    "INSERT INTO webhook_deliveries (company_id, id, endpoint_id, event_id, body, \
-                     state, attempts, next_attempt_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-                )
-                .bind(company_id)
-                .bind(new_id(IdKind::Delivery))
-                .bind(id)
-                .bind(&e.id)
-                .bind(body)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                queued += 1;
-            }
-            tx.commit().await?;
-            Ok(queued)
-        })
-    }
 }
 
 #[async_trait]
 impl DeliveryQueue for SqlStore {
-    async fn fan_out(&self, now: i64, batch: u32) -> StoreResult<u64> {
+    async fn fan_out(&self, now: i64, batch: u32, window: u32) -> StoreResult<FannedOut> {
         // The endpoints table is small (endpoints, not events): a company
-        // without one costs nothing here.
-        let endpoints: Vec<(String, String, String)> = on_pool!(&self.pools, read, |p| {
-            sqlx::query_as("SELECT company_id, id, events FROM webhook_endpoints WHERE active")
-                .fetch_all(p)
-                .await
+        // without one costs nothing here. Each endpoint's pending count
+        // comes along (an index range of about a window at most), so one whose
+        // window is full costs no write transaction.
+        let endpoints: Vec<(String, String, String, i64)> = on_pool!(&self.pools, read, |p| {
+            sqlx::query_as(
+                "SELECT e.company_id, e.id, e.events, (SELECT COUNT(*) FROM webhook_deliveries d \
+                 WHERE d.company_id = e.company_id AND d.endpoint_id = e.id \
+                 AND d.state = 'pending') FROM webhook_endpoints e WHERE e.active",
+            )
+            .fetch_all(p)
+            .await
         })?;
-        if endpoints.is_empty() {
-            return Ok(0);
+        let open: Vec<Endpoint> = endpoints
+            .into_iter()
+            .filter(|(_, _, _, pending)| room(*pending, window) > 0)
+            .map(|(company_id, id, events, _)| Endpoint {
+                company_id,
+                id,
+                wanted: serde_json::from_str(&events).unwrap_or_default(),
+            })
+            .collect();
+        let mut total = FannedOut::default();
+        if open.is_empty() {
+            return Ok(total);
         }
         let horizon = self.horizon().await?;
-        let mut queued = 0;
-        for (company_id, id, events) in endpoints {
-            let wanted: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
-            queued += self
-                .fan_out_endpoint(&company_id, &id, &wanted, horizon, now, batch)
+        for endpoint in &open {
+            let done = self
+                .fan_out_endpoint(endpoint, horizon, now, batch, window)
                 .await?;
+            total.queued += done.queued;
+            total.passed += done.passed;
         }
-        Ok(queued)
+        Ok(total)
     }
 
     async fn due_deliveries(
@@ -246,7 +171,7 @@ impl DeliveryQueue for SqlStore {
                 Some(next) => {
                     sqlx::query(
                         "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $4, \
-                         lease_owner = NULL, lease_until = NULL \
+                         state = 'retrying', lease_owner = NULL, lease_until = NULL \
                          WHERE company_id = $1 AND id = $2 AND lease_owner = $3",
                     )
                     .bind(&d.company_id)

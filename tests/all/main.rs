@@ -83,5 +83,6 @@ mod tools_examples;
 mod users;
 mod webhook_delivery;
 mod webhook_nodes;
+mod webhook_window;
 mod webhooks;
 mod widget;

@@ -89,8 +89,8 @@ async fn feed_ids(app: &TestApp, t: &Tenant, kind: Option<&str>) -> Vec<String> 
     }
 }
 
-/// Deliveries queued and not yet attempted or failed: the store's whole
-/// queue, when none is waiting for a retry.
+/// The store's whole queue: pending deliveries, and those waiting for a
+/// retry (none but where a test fails some).
 async fn queued(store: &SqlStore) -> i64 {
     store.delivery_backlog().await.unwrap().0
 }

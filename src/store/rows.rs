@@ -55,6 +55,25 @@ pub(super) struct IssuedRow {
     #[sqlx(flatten)]
     pub user: UserRow,
     pub agent_name: String,
+    /// The `last_seen_at` this token replaced (none for a new user).
+    pub previous_seen_at: Option<i64>,
+}
+
+impl IssuedRow {
+    /// The UTC day (`YYYY-MM-DD`) this token moved the user's latest
+    /// activity away from, which `user_activity` must now keep (docs/API.md,
+    /// "Daily stats"); none when the token is of the same day or the user's
+    /// first. Either way round: a node whose clock is behind still leaves a
+    /// day the user was active on.
+    pub fn left_day(&self) -> Option<String> {
+        const DAY_MS: i64 = 86_400_000;
+        let (previous, seen) = (self.previous_seen_at?, self.user.last_seen_at?);
+        if previous.div_euclid(DAY_MS) == seen.div_euclid(DAY_MS) {
+            return None;
+        }
+        let day = chrono::DateTime::from_timestamp_millis(previous)?.date_naive();
+        Some(day.to_string())
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -10,6 +10,7 @@
 #[macro_use]
 mod harness;
 
+mod activity_days;
 mod agents;
 mod auth;
 mod backup;

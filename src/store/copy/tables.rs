@@ -208,9 +208,9 @@ pub(super) const TABLES: &[Table] = &[
 ];
 
 /// Tables the target's triggers also fill as the tables before them are
-/// copied (a user's `last_seen_at` day, their messages' days: migration
-/// 0011/0010 `activity`), so a copied row may already be there. The source
-/// holds every row the triggers derive, so the counts still agree.
+/// copied (the days of users' chat messages: migration `activity`), so a
+/// copied row may already be there. The source holds every row the
+/// triggers derive, so the counts still agree.
 pub(super) const ALSO_DERIVED: &[&str] = &["user_activity"];
 
 /// Copied on their own (`copy_settings`), before the tables above.
@@ -226,6 +226,9 @@ const SETTINGS: (&str, &[&str]) = ("settings", &["name", "value"]);
 const NOT_COPIED: &[(&str, Option<&str>)] = &[
     ("_sqlx_migrations", None),
     ("customer_users", Some("seq")),
+    // Only token issue reads it, in the statement that sets it (docs/API.md,
+    // "Daily stats"): a stored value means nothing to a later reader.
+    ("customer_users", Some("previous_seen_at")),
     ("knowledge_chunks", Some("seq")),
     ("knowledge_chunks", Some("terms")),
     ("customer_user_counts", None),

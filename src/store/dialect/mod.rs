@@ -262,3 +262,32 @@ pub(super) fn erased_event_data(backend: Backend) -> &'static str {
         }
     }
 }
+
+/// A UTC day as `user_activity` keeps it (`YYYY-MM-DD`), of a column of
+/// milliseconds since the epoch. `user_activity_day` is PostgreSQL's
+/// function of migration `activity`.
+pub(super) fn activity_day(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("strftime('%Y-%m-%d', {column} / 1000, 'unixepoch')"),
+        Backend::Postgres => format!("user_activity_day({column})"),
+    }
+}
+
+/// Token issue's statement with the day it moves `last_seen_at` away from
+/// written to `user_activity` (docs/API.md, "Daily stats"): on PostgreSQL
+/// in the same statement, by a data-modifying CTE, so the day is written
+/// exactly when the token is. SQLite has no such CTE (`None`): its callers
+/// write the day in the token statement's transaction
+/// (`IssuedRow::left_day`).
+pub(super) fn token_with_left_day(backend: Backend, upsert: &str) -> Option<String> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(format!(
+            "WITH issued AS ({upsert}), left_day AS (INSERT INTO user_activity \
+             (company_id, day, customer_user_id) SELECT company_id, \
+             user_activity_day(previous_seen_at), id FROM issued \
+             WHERE previous_seen_at / 86400000 <> last_seen_at / 86400000 \
+             ON CONFLICT DO NOTHING) SELECT * FROM issued"
+        )),
+    }
+}

@@ -2,12 +2,15 @@
 //! active, users created, conversations started and messages written.
 //! Creation counts are index ranges on each table's `(company_id,
 //! created_at…)` index, grouped by day number (integer division, the same on
-//! both databases); active users come from `user_activity`, which triggers
-//! keep as tokens are issued and messages sent (migration `activity`).
+//! both databases). Active users are the distinct users of two sources: the
+//! days kept in `user_activity` (the days a token moved `last_seen_at` away
+//! from, and the days of users' chat messages) and each user's latest day,
+//! the day of `last_seen_at` (docs/API.md, "Daily stats").
 
 use chrono::{Days, NaiveDate};
 
 use super::{on_pool, SqlStore};
+use crate::store::dialect::{activity_day, Backend};
 use crate::store::{DailyStats, StoreResult};
 
 const DAY_MS: i64 = 86_400_000;
@@ -21,9 +24,20 @@ const CREATED_SQL: &str = "\
     UNION ALL SELECT 'm', created_at / 86400000, COUNT(*) FROM messages \
     WHERE company_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 2";
 
-/// Days are `YYYY-MM-DD` text there, which sorts as the dates do.
-const ACTIVE_SQL: &str = "SELECT day, COUNT(*) FROM user_activity \
-    WHERE company_id = $1 AND day >= $2 AND day <= $3 GROUP BY day";
+/// Days are `YYYY-MM-DD` text, which sorts as the dates do; `UNION` counts a
+/// user once a day whichever source names them, or both. Each side is a
+/// range of a `company_id`-led index.
+fn active_sql(backend: Backend) -> String {
+    let seen_day = activity_day(backend, "last_seen_at");
+    format!(
+        "SELECT day, COUNT(*) FROM (\
+         SELECT day, customer_user_id FROM user_activity \
+         WHERE company_id = $1 AND day >= $2 AND day <= $3 \
+         UNION SELECT {seen_day} AS day, id FROM customer_users \
+         WHERE company_id = $1 AND last_seen_at >= $4 AND last_seen_at < $5) AS active \
+         GROUP BY day"
+    )
+}
 
 impl SqlStore {
     pub(super) async fn daily(
@@ -66,11 +80,14 @@ impl SqlStore {
                 _ => slot.messages = n,
             }
         }
+        let active_sql = active_sql(self.backend);
         let active: Vec<(String, i64)> =
-            on_pool!(&self.pools, read, |p| sqlx::query_as(ACTIVE_SQL)
+            on_pool!(&self.pools, read, |p| sqlx::query_as(&active_sql)
                 .bind(company_id)
                 .bind(start.to_string())
                 .bind(last.to_string())
+                .bind(start_ms)
+                .bind(end_ms)
                 .fetch_all(p)
                 .await)?;
         for (day, n) in active {

@@ -37,7 +37,7 @@ use tokio::sync::oneshot;
 use super::backfill::Backfill;
 use super::fast::{bind, user_row};
 use super::group_chat::{self, ChatDone, ChatSql, ChatWrite};
-use super::token_sql::{key_holds, token_upsert_sql};
+use super::token_sql::{key_holds, token_upsert_sql, ARCHIVE_DAY_SQL};
 use super::Params;
 use crate::store::dialect::BUSY_TIMEOUT;
 use crate::store::rows::{IssuedRow, UserRow};
@@ -295,6 +295,7 @@ fn token(conn: &Connection, sql: &TokenSql, w: &TokenWrite) -> rusqlite::Result<
         Ok(IssuedRow {
             user: user_row(r)?,
             agent_name: r.get(11)?,
+            previous_seen_at: r.get(12)?,
         })
     };
     let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
@@ -317,7 +318,17 @@ fn token(conn: &Connection, sql: &TokenSql, w: &TokenWrite) -> rusqlite::Result<
     };
     let row = conn.prepare_cached(sql)?.query_row(&*params, issued);
     match row {
-        Ok(row) => Ok(Some(Some(row))),
+        Ok(row) => {
+            // In this batch's transaction: the day is kept exactly when the
+            // token is.
+            if let Some(day) = row.left_day() {
+                conn.prepare_cached(ARCHIVE_DAY_SQL)?
+                    .execute(rusqlite::named_params! {
+                        "$1": w.company_id, "$2": day, "$3": row.user.id,
+                    })?;
+            }
+            Ok(Some(Some(row)))
+        }
         Err(rusqlite::Error::QueryReturnedNoRows) => Ok(Some(None)),
         Err(e) => Err(e),
     }

@@ -4,10 +4,10 @@
 
 use sqlx::{FromRow, Row};
 
-use super::token_sql::{key_holds, token_upsert_sql};
+use super::token_sql::{key_holds, token_upsert_sql, ARCHIVE_DAY_SQL};
 use super::{group, on_pool, storable, user_where, NameLookup, Params, SqlStore, SqlValue};
 use crate::domain::{new_id, CustomerUser, IdKind};
-use crate::store::dialect::Backend;
+use crate::store::dialect::{token_with_left_day, Backend};
 use crate::store::rows::{IssuedRow, UserRow, USER_COLUMNS};
 use crate::store::{KeyProof, PageRequest, Store, StoreResult, TenantStore, TokenUser, UserFilter};
 
@@ -170,22 +170,37 @@ impl SqlStore {
             Some(row) => row,
             None => {
                 let key_sql = key.map(|_| format!(" AND {}", key_holds(6)));
-                let sql = token_upsert_sql(&key_sql.unwrap_or_default());
-                on_hot!(self, write, |p| {
-                    let mut query = sqlx::query_as(&sql)
-                        .bind(company_id)
-                        .bind(&id)
-                        .bind(external_id)
-                        .bind(now)
-                        .bind(agent_id);
-                    if let Some(key) = key {
-                        query = query
-                            .bind(key.key_id)
-                            .bind(key.company_id)
-                            .bind(key.secret_hash);
+                let upsert = token_upsert_sql(&key_sql.unwrap_or_default());
+                let bound = TokenBinds {
+                    company_id,
+                    id: &id,
+                    external_id,
+                    now,
+                    agent_id,
+                    key,
+                };
+                match token_with_left_day(self.backend, &upsert) {
+                    // One statement keeps the day it leaves (PostgreSQL).
+                    Some(sql) => {
+                        on_hot!(self, write, |p| bound.query(&sql).fetch_optional(p).await?)
                     }
-                    query.fetch_optional(p).await?
-                })
+                    // SQLite: the token and the day it leaves in one transaction.
+                    None => on_pool!(&self.pools, write, |p| {
+                        let mut tx = p.begin().await?;
+                        let row: Option<IssuedRow> =
+                            bound.query(&upsert).fetch_optional(&mut *tx).await?;
+                        if let Some(day) = row.as_ref().and_then(IssuedRow::left_day) {
+                            sqlx::query(ARCHIVE_DAY_SQL)
+                                .bind(company_id)
+                                .bind(day)
+                                .bind(row.as_ref().map(|r| r.user.id.as_str()))
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        tx.commit().await?;
+                        row
+                    }),
+                }
             }
         };
         if let Some(row) = row {
@@ -204,5 +219,44 @@ impl SqlStore {
             Some(agent) if agent.active => TokenUser::UserInactive,
             _ => TokenUser::AgentNotFound,
         })
+    }
+}
+
+/// The values token issue's statement binds, `$1` to `$8`.
+struct TokenBinds<'a> {
+    company_id: &'a str,
+    id: &'a str,
+    external_id: &'a str,
+    now: i64,
+    agent_id: &'a str,
+    key: Option<KeyProof<'a>>,
+}
+
+impl<'a> TokenBinds<'a> {
+    fn query<'q, DB>(
+        &self,
+        sql: &'q str,
+    ) -> sqlx::query::QueryAs<'q, DB, IssuedRow, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        'a: 'q,
+        DB: sqlx::Database,
+        IssuedRow: for<'r> FromRow<'r, DB::Row>,
+        &'a str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        &'a [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let mut query = sqlx::query_as(sql)
+            .bind(self.company_id)
+            .bind(self.id)
+            .bind(self.external_id)
+            .bind(self.now)
+            .bind(self.agent_id);
+        if let Some(key) = self.key {
+            query = query
+                .bind(key.key_id)
+                .bind(key.company_id)
+                .bind(key.secret_hash);
+        }
+        query
     }
 }

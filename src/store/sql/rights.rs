@@ -116,8 +116,18 @@ impl UserRights for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             }
-            // Its triggers write `customer_user.deleted`, take the user out
-            // of the company's counts and delete their activity days.
+            // Every chat message that wrote one of these days held its
+            // conversation's lock, which this transaction has waited for:
+            // none is still to commit.
+            sqlx::query(
+                "DELETE FROM user_activity WHERE company_id = $1 AND customer_user_id = $2",
+            )
+            .bind(company_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            // Its triggers write `customer_user.deleted` and take the user
+            // out of the company's counts.
             sqlx::query("DELETE FROM customer_users WHERE company_id = $1 AND id = $2")
                 .bind(company_id)
                 .bind(user_id)

@@ -24,8 +24,8 @@ pub use chat::{
 };
 pub use error_chain::error_chain;
 pub use events::{
-    delivery_body, new_event_id, render_data, EventRecord, WebhookAttempt, WebhookEndpoint,
-    EVENT_TYPES, TEST_EVENT,
+    delivery_body, new_event_id, render_data, secrets_in_force, EventRecord, WebhookAttempt,
+    WebhookEndpoint, EVENT_TYPES, TEST_EVENT,
 };
 pub use expires_in::{ExpiresIn, DEFAULT_EXPIRES_IN};
 pub use fields::{fold, Email, ExternalId, Name, NameQuery};

@@ -9,16 +9,17 @@
 //! others nor other companies' deliveries.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::domain::now_ms;
+use crate::domain::{now_ms, secrets_in_force};
 use crate::outbound::OutboundRule;
 use crate::signing::signature_header;
-use crate::store::{AttemptOutcome, LeasedDelivery, Store, StoreResult};
+use crate::store::{AttemptOutcome, FannedOut, LeasedDelivery, Store, StoreResult};
 
 /// How long after a failed attempt the next one comes, then given up.
 pub const RETRY_SCHEDULE: [Duration; 7] = [
@@ -98,7 +99,20 @@ pub struct Dispatcher {
     /// instead of after the idle poll (which capped one endpoint at a few
     /// batches of `per_endpoint` a second).
     freed: Notify,
+    /// When this node last fanned out, and whether the last round left it
+    /// out for being too soon after ([`FAN_OUT_GAP`]).
+    fanned_at: Mutex<Option<Instant>>,
+    fan_out_skipped: AtomicBool,
 }
+
+/// The least time between two fan-outs of a node while its sends keep it
+/// busy. A round comes as each send ends, hundreds a second, and each
+/// fan-out reads every active endpoint's pending count: on PostgreSQL a
+/// round trip paid by the server and the database for every delivery,
+/// while a window needs refilling only once per half of it sent
+/// (docs/PERFORMANCE.md, "With the fan-out window"). An idle node's rounds
+/// are a poll apart, longer than this, so they always fan out.
+const FAN_OUT_GAP: Duration = Duration::from_millis(20);
 
 impl Dispatcher {
     pub fn new(
@@ -115,6 +129,8 @@ impl Dispatcher {
             sending: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(config.in_flight)),
             freed: Notify::new(),
+            fanned_at: Mutex::new(None),
+            fan_out_skipped: AtomicBool::new(false),
             config,
         }))
     }
@@ -133,9 +149,16 @@ impl Dispatcher {
                     gauges_at = Instant::now();
                     self.update_gauges().await;
                 }
+                // A fan-out left out as too soon comes at the latest once
+                // the gap is over, whatever wakes the loop before.
+                let wait = if self.fan_out_skipped.load(Ordering::Relaxed) {
+                    self.config.poll.min(FAN_OUT_GAP)
+                } else {
+                    self.config.poll
+                };
                 // A send that ended during the round left a permit: no wait.
                 tokio::select! {
-                    _ = tokio::time::sleep(self.config.poll) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = self.freed.notified() => {}
                 }
             }
@@ -148,10 +171,13 @@ impl Dispatcher {
         // A full window queues nothing here; the sends ending wake the
         // rounds that refill it (`freed`), so a backlog drains at the send
         // rate, not a window per idle poll.
-        let fanned = self
-            .store
-            .fan_out(now, self.config.fan_out_batch, self.config.fan_out_window)
-            .await?;
+        let fanned = if self.fan_out_due() {
+            self.store
+                .fan_out(now, self.config.fan_out_batch, self.config.fan_out_window)
+                .await?
+        } else {
+            FannedOut::default()
+        };
         // Events passed without being queued (types nobody asked for) are
         // work too: the next round reads on at once.
         let moved = fanned.passed > 0;
@@ -204,6 +230,19 @@ impl Dispatcher {
             }
         }
         Ok(moved || started > 0)
+    }
+
+    /// Whether this round fans out: not within [`FAN_OUT_GAP`] of the
+    /// last one. Noted either way, for the loop's wait.
+    fn fan_out_due(&self) -> bool {
+        let now = Instant::now();
+        let mut at = self.fanned_at.lock().unwrap_or_else(|e| e.into_inner());
+        let due = at.is_none_or(|t| now.duration_since(t) >= FAN_OUT_GAP);
+        if due {
+            *at = Some(now);
+        }
+        self.fan_out_skipped.store(!due, Ordering::Relaxed);
+        due
     }
 
     fn reserve(&self, endpoint: &str) -> bool {
@@ -268,21 +307,22 @@ impl Dispatcher {
 
     /// Sends the delivery; the status code, or why there was none.
     async fn send(&self, d: &LeasedDelivery) -> Result<u16, String> {
-        let endpoint = self
-            .store
-            .get_webhook(&d.company_id, &d.endpoint_id)
-            .await
-            .map_err(|e| format!("reading the endpoint failed: {e}"))?
-            .ok_or_else(|| "the endpoint was deleted".to_owned())?;
+        let target = &d.target;
         // Checked again now: the name may resolve elsewhere than when set.
         self.rule
-            .check(&endpoint.url)
+            .check(&target.url)
             .await
             .map_err(|e| e.to_string())?;
         let now = now_ms();
         let timestamp = now / 1000;
+        let secrets = secrets_in_force(
+            &target.secret,
+            target.previous_secret.as_deref(),
+            target.previous_until,
+            now,
+        );
         let signature = signature_header(
-            &endpoint.signing_secrets(now),
+            &secrets,
             crate::events::SECRET_PREFIX,
             &d.event_id,
             timestamp,
@@ -290,7 +330,7 @@ impl Dispatcher {
         );
         let res = self
             .client
-            .post(&endpoint.url)
+            .post(&target.url)
             .header("content-type", "application/json")
             .header("user-agent", "performchat-webhooks")
             .header("webhook-id", &d.event_id)

@@ -54,7 +54,8 @@ pub use tenants::TenantStore;
 pub use tools::{ToolChanges, ToolStore};
 pub use usage::{PoolUsage, PoolWatch};
 pub use webhooks::{
-    AttemptOutcome, DeliveryQueue, FannedOut, LeasedDelivery, WebhookChanges, WebhookStore,
+    AttemptOutcome, DeliveryQueue, DeliveryTarget, FannedOut, LeasedDelivery, WebhookChanges,
+    WebhookStore,
 };
 
 /// One page of a listing: `page` is 1-based.

@@ -26,6 +26,20 @@ pub struct LeasedDelivery {
     pub body: String,
     /// Attempts made before this one.
     pub attempts: i64,
+    /// Where and how to send it: the endpoint as the due query read it, so
+    /// a send needs no read of its own (docs/PERFORMANCE.md, "With the
+    /// fan-out window").
+    pub target: DeliveryTarget,
+}
+
+/// The endpoint fields a send needs.
+#[derive(Debug, Clone)]
+pub struct DeliveryTarget {
+    pub url: String,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    /// Until when (ms) `previous_secret` still signs.
+    pub previous_until: Option<i64>,
 }
 
 /// What became of one attempt.

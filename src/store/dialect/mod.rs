@@ -291,3 +291,16 @@ pub(super) fn token_with_left_day(backend: Backend, upsert: &str) -> Option<Stri
         )),
     }
 }
+
+/// A webhook attempt's `INSERT` and what it does to its delivery (`then`, an
+/// `UPDATE` or `DELETE`) as one statement: on PostgreSQL a data-modifying
+/// CTE, one round trip instead of `BEGIN`, two statements and `COMMIT`, each
+/// paid by the server and the database (docs/PERFORMANCE.md, "With the
+/// fan-out window"). SQLite has no such CTE and no round trips to save:
+/// its callers keep the transaction (`None`).
+pub(super) fn attempt_with(backend: Backend, insert: &str, then: &str) -> Option<String> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(format!("WITH attempt AS ({insert}) {then}")),
+    }
+}

@@ -13,8 +13,10 @@ use async_trait::async_trait;
 use super::fan_out::{room, Endpoint};
 use super::{on_pool, SqlStore};
 use crate::domain::{new_id, IdKind};
-use crate::store::dialect::feed_horizon_sql;
-use crate::store::webhooks::{AttemptOutcome, DeliveryQueue, FannedOut, LeasedDelivery};
+use crate::store::dialect::{attempt_with, feed_horizon_sql};
+use crate::store::webhooks::{
+    AttemptOutcome, DeliveryQueue, DeliveryTarget, FannedOut, LeasedDelivery,
+};
 use crate::store::StoreResult;
 
 #[derive(sqlx::FromRow)]
@@ -25,6 +27,10 @@ struct DeliveryRow {
     event_id: String,
     body: String,
     attempts: i64,
+    url: String,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_until: Option<i64>,
 }
 
 impl SqlStore {
@@ -88,7 +94,8 @@ impl DeliveryQueue for SqlStore {
     ) -> StoreResult<Vec<LeasedDelivery>> {
         // Deliveries are deleted once done, so this reads pending work only.
         let mut sql = String::from(
-            "SELECT d.company_id, d.id, d.endpoint_id, d.event_id, d.body, d.attempts \
+            "SELECT d.company_id, d.id, d.endpoint_id, d.event_id, d.body, d.attempts, \
+             e.url, e.secret, e.previous_secret, e.previous_until \
              FROM webhook_deliveries d JOIN webhook_endpoints e \
              ON e.company_id = d.company_id AND e.id = d.endpoint_id AND e.active \
              WHERE d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)",
@@ -113,6 +120,12 @@ impl DeliveryQueue for SqlStore {
                 event_id: r.event_id,
                 body: r.body,
                 attempts: r.attempts,
+                target: DeliveryTarget {
+                    url: r.url,
+                    secret: r.secret,
+                    previous_secret: r.previous_secret,
+                    previous_until: r.previous_until,
+                },
             })
             .collect())
     }
@@ -147,26 +160,48 @@ impl DeliveryQueue for SqlStore {
         o: &AttemptOutcome,
         now: i64,
     ) -> StoreResult<()> {
+        // PostgreSQL: the usual outcomes in one statement (`attempt_with`).
+        if !o.gone {
+            let then = match o.next_attempt_at {
+                Some(_) => RETRY_AFTER_ATTEMPT,
+                None => DONE_AFTER_ATTEMPT,
+            };
+            if let Some(sql) = attempt_with(self.backend, INSERT_ATTEMPT, then) {
+                on_pool!(&self.pools, write, |p| sqlx::query(&sql)
+                    .bind(&d.company_id)
+                    .bind(new_id(IdKind::Attempt))
+                    .bind(&d.endpoint_id)
+                    .bind(&d.id)
+                    .bind(&d.event_id)
+                    .bind(d.attempts + 1)
+                    .bind(o.status_code)
+                    .bind(&o.error)
+                    .bind(o.duration_ms)
+                    .bind(o.next_attempt_at)
+                    .bind(now)
+                    .bind(owner)
+                    .execute(p)
+                    .await
+                    .map(|_| ()))?;
+                return Ok(());
+            }
+        }
         on_pool!(&self.pools, write, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query(
-                "INSERT INTO webhook_attempts (company_id, id, endpoint_id, delivery_id, event_id, \
-                 attempt, status_code, error, duration_ms, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&d.company_id)
-            .bind(new_id(IdKind::Attempt))
-            .bind(&d.endpoint_id)
-            .bind(&d.id)
-            .bind(&d.event_id)
-            .bind(d.attempts + 1)
-            .bind(o.status_code)
-            .bind(&o.error)
-            .bind(o.duration_ms)
-            .bind(o.next_attempt_at)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(INSERT_ATTEMPT)
+                .bind(&d.company_id)
+                .bind(new_id(IdKind::Attempt))
+                .bind(&d.endpoint_id)
+                .bind(&d.id)
+                .bind(&d.event_id)
+                .bind(d.attempts + 1)
+                .bind(o.status_code)
+                .bind(&o.error)
+                .bind(o.duration_ms)
+                .bind(o.next_attempt_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             match o.next_attempt_at {
                 Some(next) => {
                     sqlx::query(
@@ -224,3 +259,20 @@ impl DeliveryQueue for SqlStore {
         .await)?)
     }
 }
+
+/// An attempt of a leased delivery: `$1`–`$11` (company, attempt id,
+/// endpoint, delivery, event, attempt number, status, error, duration, next
+/// attempt, time).
+const INSERT_ATTEMPT: &str = "INSERT INTO webhook_attempts (company_id, id, endpoint_id, \
+    delivery_id, event_id, attempt, status_code, error, duration_ms, next_attempt_at, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// After [`INSERT_ATTEMPT`] in one statement, `$12` the lease's owner: the
+/// delivery waits for its retry at `$10`, out of the fan-out window.
+const RETRY_AFTER_ATTEMPT: &str = "UPDATE webhook_deliveries SET attempts = attempts + 1, \
+    next_attempt_at = $10, state = 'retrying', lease_owner = NULL, lease_until = NULL \
+    WHERE company_id = $1 AND id = $4 AND lease_owner = $12";
+
+/// Likewise: the delivery is done (delivered or given up).
+const DONE_AFTER_ATTEMPT: &str =
+    "DELETE FROM webhook_deliveries WHERE company_id = $1 AND id = $4 AND lease_owner = $12";

@@ -19,6 +19,25 @@ use crate::store::webhooks::{
 };
 use crate::store::StoreResult;
 
+/// Binds [`INSERT_ATTEMPT`]'s `$1`–`$11` for delivery `$d`'s attempt with
+/// outcome `$o` at `$now` (a macro: the query's database differs by pool).
+macro_rules! bind_attempt {
+    ($query:expr, $d:expr, $o:expr, $now:expr) => {
+        $query
+            .bind(&$d.company_id)
+            .bind(new_id(IdKind::Attempt))
+            .bind(&$d.endpoint_id)
+            .bind(&$d.id)
+            .bind(&$d.event_id)
+            .bind($d.attempts + 1)
+            .bind($o.status_code)
+            .bind(&$o.error)
+            .bind($o.duration_ms)
+            .bind($o.next_attempt_at)
+            .bind($now)
+    };
+}
+
 #[derive(sqlx::FromRow)]
 struct DeliveryRow {
     company_id: String,
@@ -167,39 +186,22 @@ impl DeliveryQueue for SqlStore {
                 None => DONE_AFTER_ATTEMPT,
             };
             if let Some(sql) = attempt_with(self.backend, INSERT_ATTEMPT, then) {
-                on_pool!(&self.pools, write, |p| sqlx::query(&sql)
-                    .bind(&d.company_id)
-                    .bind(new_id(IdKind::Attempt))
-                    .bind(&d.endpoint_id)
-                    .bind(&d.id)
-                    .bind(&d.event_id)
-                    .bind(d.attempts + 1)
-                    .bind(o.status_code)
-                    .bind(&o.error)
-                    .bind(o.duration_ms)
-                    .bind(o.next_attempt_at)
-                    .bind(now)
-                    .bind(owner)
-                    .execute(p)
-                    .await
-                    .map(|_| ()))?;
+                on_pool!(&self.pools, write, |p| bind_attempt!(
+                    sqlx::query(&sql),
+                    d,
+                    o,
+                    now
+                )
+                .bind(owner)
+                .execute(p)
+                .await
+                .map(|_| ()))?;
                 return Ok(());
             }
         }
         on_pool!(&self.pools, write, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query(INSERT_ATTEMPT)
-                .bind(&d.company_id)
-                .bind(new_id(IdKind::Attempt))
-                .bind(&d.endpoint_id)
-                .bind(&d.id)
-                .bind(&d.event_id)
-                .bind(d.attempts + 1)
-                .bind(o.status_code)
-                .bind(&o.error)
-                .bind(o.duration_ms)
-                .bind(o.next_attempt_at)
-                .bind(now)
+            bind_attempt!(sqlx::query(INSERT_ATTEMPT), d, o, now)
                 .execute(&mut *tx)
                 .await?;
             match o.next_attempt_at {

@@ -40,7 +40,7 @@ pub use metadata::{merge_patch, Metadata};
 pub use models::{Agent, ApiKeyRecord, Company, CustomerUser, Environment, UserChanges};
 pub use permissions::{Permission, Permissions};
 pub use secret::{redact_url, DatabaseUrl, Secret};
-pub use time::{format_ms, format_secs, now_ms, parse_rfc3339_ms, write_ms};
+pub use time::{format_ms, format_secs, now_ms, parse_rfc3339_ms, write_ms, DAY_MS};
 pub use tool_calls::{ToolCall, ToolPart, ToolStatus};
 pub use tools::{
     check_tool_description, check_tool_name, check_tool_parameters_shape, check_tool_timeout,

@@ -3,6 +3,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+/// A UTC day in milliseconds (days have no leap seconds here).
+pub const DAY_MS: i64 = 86_400_000;
+
 pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
@@ -18,7 +21,6 @@ pub fn format_ms(ms: i64) -> String {
 /// formatter (through a `String`) was a fifth of its time. Years outside
 /// 0000-9999, which chrono writes with a sign, take chrono's path.
 pub fn write_ms(out: &mut Vec<u8>, ms: i64) {
-    const DAY_MS: i64 = 86_400_000;
     let (days, in_day) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
     // Days to a civil date (Howard Hinnant's `civil_from_days`): eras of
     // 400 years counted from 0000-03-01, so a leap day ends each year.

@@ -66,9 +66,8 @@ impl IssuedRow {
     /// first. Either way round: a node whose clock is behind still leaves a
     /// day the user was active on.
     pub fn left_day(&self) -> Option<String> {
-        const DAY_MS: i64 = 86_400_000;
         let (previous, seen) = (self.previous_seen_at?, self.user.last_seen_at?);
-        if previous.div_euclid(DAY_MS) == seen.div_euclid(DAY_MS) {
+        if previous.div_euclid(crate::domain::DAY_MS) == seen.div_euclid(crate::domain::DAY_MS) {
             return None;
         }
         let day = chrono::DateTime::from_timestamp_millis(previous)?.date_naive();

@@ -10,10 +10,9 @@
 use chrono::{Days, NaiveDate};
 
 use super::{on_pool, SqlStore};
+use crate::domain::DAY_MS;
 use crate::store::dialect::{activity_day, Backend};
 use crate::store::{DailyStats, StoreResult};
-
-const DAY_MS: i64 = 86_400_000;
 
 /// The three creation counts in one statement: kind, day number, count.
 const CREATED_SQL: &str = "\

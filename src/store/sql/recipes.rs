@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::dialect::{Backend, Pools};
 use super::{on_pool, storable, user_sets, user_where, NameLookup, Params, SqlStore, SqlValue};
 use crate::domain::{
-    fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges,
+    fold, merge_patch, new_id, CustomerUser, Field, IdKind, Metadata, UserChanges, DAY_MS,
 };
 use crate::store::rows::{UserRow, USER_COLUMNS};
 use crate::store::{DailyStats, UserRecipes, UserStats};
@@ -19,8 +19,6 @@ use crate::store::{StoreError, StoreResult};
 /// Merges retry when another writer changed the metadata in between; each
 /// retry re-reads, so this only runs out under pathological contention.
 const MERGE_ATTEMPTS: u32 = 64;
-
-const DAY_MS: i64 = 86_400_000;
 
 const EXPORT_COLUMNS: &str =
     "id, external_id, name, email, metadata, active, created_at, updated_at, last_seen_at";
